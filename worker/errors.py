@@ -1,0 +1,87 @@
+"""Every error outreach raises on purpose, rooted in one class.
+
+    OutreachError
+    ├── ConfigurationError        settings or environment are wrong
+    │   └── AccountsFileError     the accounts file cannot be used (names account and key)
+    ├── UnknownAccountError       a message names an account the file does not define
+    ├── InvalidMessageError       a message breaks its provider's rules (lists every problem)
+    ├── CampaignFileError         a campaign file has mistakes (lists every key at fault)
+    └── CampaignInputError        a recipients CSV has mistakes (every file, line and column)
+
+Provider answers are not errors: adapters return typed outcomes (see `worker.providers.outcomes`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class OutreachError(Exception):
+    """Raised for any failure outreach reports to its user; the message says what to fix."""
+
+
+class ConfigurationError(OutreachError):
+    """Raised when a setting or an environment variable has a value outreach cannot use."""
+
+
+class AccountsFileError(ConfigurationError):
+    """Raised when the accounts file is missing, malformed, or an account in it is incomplete."""
+
+    def __init__(
+        self, path: str, problem: str, *, account: str | None = None, key: str | None = None
+    ):
+        where = path
+        if account is not None:
+            where += f": account {account!r}"
+        if key is not None:
+            where += f", key {key!r}"
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.account = account
+        self.key = key
+
+
+class UnknownAccountError(OutreachError):
+    """Raised when a message names a sender account that the accounts file does not define."""
+
+    def __init__(self, name: str, known: Sequence[str]):
+        listed = ", ".join(sorted(known)) or "none"
+        super().__init__(f"no account named {name!r} in the accounts file (defined: {listed})")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a message cannot be sent: the field at fault and what to change."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class InvalidMessageError(OutreachError):
+    """Raised when a message is refused before it is queued; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+
+
+class CampaignFileError(OutreachError):
+    """Raised when a campaign file has mistakes; each problem names the key at fault."""
+
+    def __init__(self, path: str, problems: Sequence[Problem]):
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+        self.path = path
+        self.problems = tuple(problems)
+
+
+class CampaignInputError(OutreachError):
+    """Raised when a campaign's recipients have mistakes; one line each, with file and line."""
+
+    def __init__(self, lines: Sequence[str]):
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)

@@ -1,0 +1,117 @@
+"""Configuration from the environment, every variable prefixed `OUTREACH_`.
+
+The names are a public interface (README, docker-compose, Kubernetes manifests): keep them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from worker.errors import ConfigurationError
+from worker.redaction import register_secret
+
+
+class Settings(BaseSettings):
+    """Every knob outreach reads, with its default."""
+
+    model_config = SettingsConfigDict(env_prefix="OUTREACH_", frozen=True, extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None, description="Redis for queues and pacing; unset: an embedded Redis."
+    )
+    database_url: str | None = Field(
+        default=None, description="Delivery records; unset: SQLite in the data directory."
+    )
+    data_dir: Path = Field(
+        default=Path(".outreach"), description="Where the embedded Redis and SQLite keep files."
+    )
+    accounts_file: Path = Field(default=Path("accounts.toml"), description="Sender accounts.")
+
+    pace_min_seconds: float = Field(default=30.0, ge=0, description="Shortest gap between sends.")
+    pace_max_seconds: float = Field(default=60.0, ge=0, description="Longest gap between sends.")
+
+    linkup_base_url: str = "https://api.linkupapi.com"
+    connectsafely_base_url: str = "https://api.connectsafely.ai"
+    daily_limit: int = Field(
+        default=50, ge=1, description="Sends a day per account, across all campaigns."
+    )
+
+    outx_base_url: str = "https://api.outx.ai"
+    outx_poll_seconds: float = Field(default=5.0, gt=0, description="First OutX status check.")
+
+    outx_poll_max_seconds: float = Field(default=300.0, gt=0, description="Longest check wait.")
+    outx_confirm_timeout_seconds: float = Field(
+        default=86400.0, gt=0, description="An OutX task unconfirmed this long ends unknown."
+    )
+
+    rate_limit_pause_seconds: float = Field(default=300.0, gt=0, description="First pause.")
+    rate_limit_pause_max_seconds: float = Field(default=14400.0, gt=0)
+    max_rate_limits: int = Field(default=5, ge=0, description="Then the delivery fails.")
+    retry_base_seconds: float = Field(default=30.0, ge=0, description="First transient retry.")
+    retry_max_seconds: float = Field(default=1800.0, ge=0)
+    max_attempts: int = Field(default=5, ge=1, description="Transient failures, then failed.")
+    sending_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="A send in flight this long is marked unknown."
+    )
+
+    http_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    http_read_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'outreach.db'}"
+
+    @field_validator("linkup_base_url", "connectsafely_base_url", "outx_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, url: str) -> str:
+        # Documented paths are appended as they are, so the base must not end in "/".
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _pace_window_is_ordered(self) -> Self:
+        if self.pace_min_seconds > self.pace_max_seconds:
+            raise ValueError(
+                "OUTREACH_PACE_MIN_SECONDS must not exceed OUTREACH_PACE_MAX_SECONDS"
+                f" ({self.pace_min_seconds} > {self.pace_max_seconds})"
+            )
+        return self
+
+
+def load_settings() -> Settings:
+    """Read the environment now; a bad value becomes a ConfigurationError naming the variable."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "OUTREACH_" + "_".join(str(p) for p in error["loc"]).upper()
+            lines.append(f"{name}: {error['msg']}" if error["loc"] else error["msg"])
+        # Not chained: pydantic's own text repeats the input, which may hold a password.
+        raise ConfigurationError("invalid configuration: " + "; ".join(lines)) from None
+    for url in (settings.redis_url, settings.database_url):
+        _register_url_password(url)
+    return settings
+
+
+def _register_url_password(url: str | None) -> None:
+    """A password inside a Redis or database URL is a secret like any API key."""
+    if url:
+        password = urlsplit(url).password
+        if password:
+            register_secret(unquote(password))
+            register_secret(password)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()
