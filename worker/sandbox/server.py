@@ -1,0 +1,219 @@
+"""The sandbox's HTTP server: the five provider paths plus a control API under `/_sandbox/`.
+
+GET    /_sandbox/health                    {"ok": true}
+GET    /_sandbox/messages                  every delivered message (OutX: with task status)
+GET    /_sandbox/requests                  every send request, with the gap since the last
+GET    /_sandbox/violations                send requests closer than `min_gap_s`
+GET|PUT /_sandbox/config                   {"min_gap_s": …, "outx_complete_after_s": …}
+GET|POST|DELETE /_sandbox/faults           list, add (one rule or a list), clear
+POST   /_sandbox/reset                     forget everything, back to the starting config
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, fields
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from worker.sandbox import connectsafely, linkup, outx
+from worker.sandbox.dialect import Answer, Call
+from worker.sandbox.faults import parse_fault
+from worker.sandbox.state import Config, SandboxState
+
+Route = Callable[[SandboxState, Call], Answer]
+
+PROVIDER_ROUTES: dict[tuple[str, str], Route] = {
+    ("POST", linkup.SEND_PATH): linkup.send_message,
+    ("POST", connectsafely.MESSAGING_PATH): connectsafely.messaging_send,
+    ("POST", connectsafely.CONVERSATIONS_PATH): connectsafely.conversations_send,
+    ("POST", outx.SEND_PATH): outx.send_message,
+    ("GET", outx.STATUS_PATH): outx.get_task_status,
+}
+
+
+def _health(state: SandboxState, call: Call) -> Answer:
+    return Answer(200, {"ok": True})
+
+
+def _messages(state: SandboxState, call: Call) -> Answer:
+    return Answer(200, {"messages": state.message_list()})
+
+
+def _requests(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        return Answer(200, {"requests": list(state.requests)})
+
+
+def _violations(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        return Answer(200, {"violations": list(state.violations)})
+
+
+def _get_config(state: SandboxState, call: Call) -> Answer:
+    return Answer(200, asdict(state.config))
+
+
+def _put_config(state: SandboxState, call: Call) -> Answer:
+    known = {f.name for f in fields(Config)}
+    if not isinstance(call.body, dict) or set(call.body) - known:
+        return Answer(400, {"error": f"config takes only {', '.join(sorted(known))}"})
+    values = {**asdict(state.config), **call.body}
+    if not all(isinstance(v, int | float) and v >= 0 for v in values.values()):
+        return Answer(400, {"error": "config values are numbers of seconds, 0 or more"})
+    state.config = Config(**{k: float(v) for k, v in values.items()})
+    return Answer(200, asdict(state.config))
+
+
+def _list_faults(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        return Answer(200, {"faults": [asdict(f) for f in state.faults]})
+
+
+def _add_faults(state: SandboxState, call: Call) -> Answer:
+    documents = call.body if isinstance(call.body, list) else [call.body]
+    try:
+        new = [parse_fault(d) for d in documents]
+    except (ValueError, TypeError) as exc:
+        return Answer(400, {"error": str(exc)})
+    with state.lock:
+        state.faults.extend(new)
+    return Answer(201, {"added": len(new)})
+
+
+def _clear_faults(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        state.faults.clear()
+    return Answer(200, {"faults": []})
+
+
+def _reset(state: SandboxState, call: Call) -> Answer:
+    state.reset()
+    return Answer(200, {"ok": True})
+
+
+CONTROL_ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/_sandbox/health"): _health,
+    ("GET", "/_sandbox/messages"): _messages,
+    ("GET", "/_sandbox/requests"): _requests,
+    ("GET", "/_sandbox/violations"): _violations,
+    ("GET", "/_sandbox/config"): _get_config,
+    ("PUT", "/_sandbox/config"): _put_config,
+    ("GET", "/_sandbox/faults"): _list_faults,
+    ("POST", "/_sandbox/faults"): _add_faults,
+    ("DELETE", "/_sandbox/faults"): _clear_faults,
+    ("POST", "/_sandbox/reset"): _reset,
+}
+ROUTES = {**PROVIDER_ROUTES, **CONTROL_ROUTES}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    state: SandboxState
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real providers do
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_GET
+
+    def _dispatch(self) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        call = Call(
+            method=self.command,
+            path=url.path,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            query=dict(parse_qsl(url.query)),
+            body=body,
+        )
+        answer = self._answer(call)
+        if answer.drop:
+            self.close_connection = True
+            return
+        if answer.delay_s:
+            time.sleep(answer.delay_s)
+        self._write(answer)
+
+    def _answer(self, call: Call) -> Answer:
+        route = ROUTES.get((call.method, call.path))
+        if route is None:
+            if any(path == call.path for _, path in ROUTES):
+                return Answer(405, {"error": f"{call.method} not allowed on {call.path}"})
+            return Answer(404, {"error": f"no such path: {call.path}"})
+        try:
+            return route(self.server.state, call)
+        except Exception as exc:  # a sandbox bug must show as an answer, not a hung client
+            return Answer(500, {"error": f"sandbox failure: {type(exc).__name__}: {exc}"})
+
+    def _write(self, answer: Answer) -> None:
+        payload = json.dumps(answer.body).encode()
+        try:
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a slow-answer fault did its job)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the control API is the sandbox's record, not a request log on stderr."""
+
+
+class Sandbox:
+    """A running sandbox server; `start()` serves from a background thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, config: Config | None = None):
+        self._server = _Server((host, port), _Handler)
+        start_config = config or Config()
+        self._server.state = SandboxState(
+            config=Config(**asdict(start_config)), initial_config=start_config
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def state(self) -> SandboxState:
+        return self._server.state
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
