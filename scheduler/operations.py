@@ -1,0 +1,111 @@
+"""Operator actions behind the CLI: list deliveries, resend an unknown one, resume an account,
+summarise accounts. Each returns values; the CLI only formats them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.errors import OutreachError
+from worker.models import Delivery, Status
+from worker.runtime import Runtime
+
+# The public `outreach deliveries --json` fields, in order.
+DELIVERY_FIELDS = (
+    "id", "campaign", "step", "account", "provider", "recipient", "status", "attempts",
+    "rate_limits", "error", "message_urn", "conversation_id", "task_id", "thread_id",
+    "recipient_urn", "created_at", "due_at", "sent_at", "updated_at",
+)  # fmt: skip
+RETRYABLE = (Status.UNKNOWN, Status.FAILED)
+
+
+def delivery_view(delivery: Delivery) -> dict[str, Any]:
+    view: dict[str, Any] = {}
+    for name in DELIVERY_FIELDS:
+        value = getattr(delivery, name)
+        view[name] = value.isoformat() if isinstance(value, datetime) else value
+    return view
+
+
+def retry_delivery(runtime: Runtime, delivery_id: int) -> Delivery:
+    """Queue an `unknown` or `failed` delivery again, at an operator's explicit say-so."""
+    delivery = runtime.store.get(delivery_id)
+    if delivery is None:
+        raise OutreachError(f"no delivery {delivery_id}")
+    if delivery.status not in RETRYABLE:
+        raise OutreachError(
+            f"delivery {delivery_id} is {delivery.status.value}; only unknown or failed"
+            " deliveries can be retried"
+        )
+    now = datetime.now(UTC)
+    moved = runtime.store.move(
+        delivery_id,
+        list(RETRYABLE),
+        {
+            "status": Status.QUEUED,
+            "due_at": now,
+            "updated_at": now,
+            "rate_limits": 0,
+            "error": f"retried by an operator (was {delivery.status.value}: {delivery.error})",
+        },
+    )
+    if not moved:
+        raise OutreachError(f"delivery {delivery_id} changed meanwhile; look again")
+    runtime.pacer.enqueue([(delivery.account, delivery_id, now.timestamp())])
+    refreshed = runtime.store.get(delivery_id)
+    assert refreshed is not None
+    return refreshed
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    account: str
+    provider: str
+    queued: int
+    in_progress: int
+    sent_today: int
+    failed: int
+    unknown: int
+    next_send_at: datetime | None
+    paused_until: datetime | None
+    paused_forever: bool
+    pause_reason: str | None
+
+
+def account_summaries(runtime: Runtime) -> list[AccountSummary]:
+    now = datetime.now(UTC)
+    counts = {c.account: c for c in runtime.store.account_counts(now)}
+    summaries = []
+    for name, account in runtime.accounts.items():
+        state = runtime.pacer.state(name)
+        count = counts.get(name)
+        pause = state.pause_at(now.timestamp())
+        forever = pause is not None and pause.until is None
+        resumes = pause.until.timestamp() if pause and pause.until else None
+        next_send = max(filter(None, [state.next_at, state.next_due, resumes]), default=None)
+        summaries.append(
+            AccountSummary(
+                account=name,
+                provider=account.provider,
+                queued=count.queued if count else 0,
+                in_progress=count.in_progress if count else 0,
+                sent_today=count.sent_today if count else 0,
+                failed=count.failed if count else 0,
+                unknown=count.unknown if count else 0,
+                next_send_at=_time(next_send) if state.queued and not forever else None,
+                paused_until=pause.until if pause else None,
+                paused_forever=forever,
+                pause_reason=pause.reason if pause else None,
+            )
+        )
+    return summaries
+
+
+def resume_account(runtime: Runtime, name: str) -> None:
+    runtime.accounts[name]  # an unknown name is an error naming the known ones
+    runtime.pacer.resume(name, datetime.now(UTC).timestamp())
+
+
+def _time(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -1,0 +1,130 @@
+"""The due-time pump: releases due deliveries and OutX checks as Celery tasks, and sweeps up
+sends whose worker stopped answering. Several pumps may run at once: every release is one
+atomic Lua call, so each delivery goes to exactly one of them."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from worker import keys
+from worker.celery_app import CHECK_TASK, SEND_TASK
+from worker.logs import get_logger
+from worker.models import Status
+from worker.runtime import Runtime
+from worker.sending import SendService
+
+log = get_logger("outreach.scheduler")
+
+Publish = Callable[[str, int], None]
+RELEASE_BATCH = 500
+MAX_SLEEP_S = 0.2  # how long newly enqueued work may wait for a sleeping pump
+CHECK_LEASE_S = 60.0
+SWEEP_EVERY_S = 1.0
+STRANDED_EVERY_S = 30.0
+RETRY_AFTER_FAILURE_S = 1.0
+
+
+class Pump:
+    def __init__(
+        self,
+        runtime: Runtime,
+        publish: Publish,
+        rng: random.Random | None = None,
+        observe_lateness: Callable[[float], None] | None = None,
+    ):
+        self.runtime = runtime
+        self.publish = publish
+        self.observe_lateness = observe_lateness
+        self.service = SendService(runtime, rng)
+        self._last_sweep = 0.0
+        self._last_stranded = 0.0
+
+    def tick(self, now: float) -> int:
+        """Release what is due at `now`; returns how many tasks were published."""
+        pacer = self.runtime.pacer
+        released = pacer.release(now, RELEASE_BATCH)
+        for release in released:
+            self.publish(SEND_TASK, release.delivery_id)
+            if self.observe_lateness is not None:
+                self.observe_lateness(now - release.eligible_at)
+        checks = pacer.lease_checks(now, RELEASE_BATCH, CHECK_LEASE_S)
+        for delivery_id in checks:
+            self.publish(CHECK_TASK, delivery_id)
+        if released or checks:
+            log.debug("released", sends=len(released), checks=len(checks))
+        return len(released) + len(checks)
+
+    def sweep(self, now: float) -> None:
+        """Settle sends in flight for longer than the sending timeout."""
+        rt = self.runtime
+        timeout_s = rt.settings.sending_timeout_seconds
+        for account, delivery_id, due in rt.pacer.stale_inflight(now - timeout_s):
+            delivery = rt.store.get(delivery_id)
+            requeue_at = None
+            if delivery is not None and delivery.status == Status.SENDING:
+                # The worker died or hung mid-send: the message may have gone out.
+                rt.store.move(
+                    delivery_id,
+                    [Status.SENDING],
+                    {
+                        "status": Status.UNKNOWN,
+                        "updated_at": datetime.now(UTC),
+                        "error": f"no outcome within {timeout_s:g}s of the send starting",
+                    },
+                )
+                self.service.sequences.after(delivery, Status.UNKNOWN, datetime.now(UTC))
+                log.warning(
+                    "delivery_unknown",
+                    delivery_id=delivery_id,
+                    account=account,
+                    provider=delivery.provider,
+                    reason="sending timeout",
+                )
+            elif delivery is not None and delivery.status == Status.QUEUED:
+                requeue_at = due  # released but never claimed (its task was lost)
+                log.warning("delivery_requeued", delivery_id=delivery_id, account=account)
+            rt.pacer.finish(
+                account,
+                delivery_id,
+                window_s=self.service.window_for(account),
+                now=now,
+                requeue_at=requeue_at,
+            )
+
+    def run(self, stop: threading.Event) -> None:
+        """Release work until `stop` is set, sleeping until the next due time or a wake-up.
+
+        A failing step (Redis or the broker briefly away) is logged and tried again: whatever
+        it had released but not published is swept back after the sending timeout."""
+        wakeups = self.runtime.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        wakeups.subscribe(keys.WAKE)
+        log.info("scheduler_started")
+        while not stop.is_set():
+            try:
+                pause = self._step(time.time())
+            except Exception:
+                log.exception("scheduler_step_failed")
+                stop.wait(RETRY_AFTER_FAILURE_S)
+                continue
+            if pause > 0:
+                wakeups.get_message(timeout=pause)
+        wakeups.close()
+        log.info("scheduler_stopped")
+
+    def _step(self, now: float) -> float:
+        """Release, sweep when due; returns how long to wait before the next step."""
+        published = self.tick(now)
+        if now - self._last_sweep >= SWEEP_EVERY_S:
+            self.sweep(now)
+            self._last_sweep = now
+        if now - self._last_stranded >= STRANDED_EVERY_S:
+            self.service.sequences.settle_stranded(datetime.fromtimestamp(now, UTC))
+            self._last_stranded = now
+        if published >= RELEASE_BATCH:
+            return 0.0
+        wake = self.runtime.pacer.next_wake()
+        return MAX_SLEEP_S if wake is None else min(MAX_SLEEP_S, max(0.0, wake - time.time()))

@@ -1,0 +1,52 @@
+"""`outreach recover`: rebuild every Redis structure from the database, after Redis lost its
+data. Safe to run at any time, as often as you like: every write is idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from worker.models import Status
+from worker.runtime import Runtime
+from worker.sequences import Sequences
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Recovered:
+    queued: int
+    checks: int
+    accounts_paced: int
+
+
+def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
+    moment = now or datetime.now(UTC)
+    store, pacer = runtime.store, runtime.pacer
+
+    # Pacing first: an account that sent just before the loss must still wait a full gap.
+    last_starts = store.last_send_started()
+    for account, started in last_starts.items():
+        pacer.restore_pacing(account, started.timestamp() + runtime.policy.pace_max_s)
+
+    # A delivery that was mid-send when Redis went away is re-queued only if its worker never
+    # claimed it; a claimed one stays `sending` and is settled by the sending timeout below.
+    queued = 0
+    for entries in store.queue_entries():
+        pacer.enqueue(entries)
+        queued += len(entries)
+
+    checks = 0
+    for delivery in store.in_status([Status.CONFIRMING], BATCH):
+        assert delivery.id is not None
+        at = delivery.poll_at or moment
+        pacer.schedule_check(delivery.id, at.timestamp())
+        checks += 1
+
+    for delivery in store.in_status([Status.SENDING], BATCH):
+        assert delivery.id is not None
+        claimed = (delivery.claimed_at or moment).timestamp()
+        pacer.adopt_inflight(delivery.account, delivery.id, claimed, delivery.due_at.timestamp())
+    # Follow-ups a dying worker never released, or sequences it never stopped.
+    Sequences(runtime).settle_stranded(moment, grace_s=0)
+    return Recovered(queued, checks, len(last_starts))

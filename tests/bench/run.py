@@ -1,0 +1,272 @@
+"""Benchmarks that print figures (no assertions): `make bench`.
+
+1. Throughput with pacing at zero and 1,000 accounts against the sandbox: the pipeline's
+   sends per second beside a bare Celery task making the same HTTP call on the same broker
+   and concurrency, in the same run.
+2. Pacing precision with a backlog: mean gap against the configured mean, and how late a
+   release is after the moment it became due (median, p99).
+3. Release cost against backlog size.
+
+Uses OUTREACH_TEST_REDIS_URL / OUTREACH_TEST_DATABASE_URL when set, embedded otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from scheduler.producer import enqueue_message
+from scheduler.pump import Pump
+from tests.cluster import OUTREACH, Cluster, gaps_by_sender
+from worker.celery_app import QUEUE, connect
+from worker.embedded import EmbeddedRedis
+from worker.logs import configure_logging
+from worker.pacing import Pacer
+from worker.sandbox.control import SandboxClient
+
+CONCURRENCY = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(count: int, sandbox: SandboxClient, timeout_s: float = 600) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if len(sandbox.messages()) >= count:
+            return time.monotonic()
+        time.sleep(0.05)
+    raise RuntimeError(f"only {len(sandbox.messages())} of {count} delivered")
+
+
+@dataclass(frozen=True)
+class Setup:
+    work: Path
+    redis_url: str
+    database_url: str
+    sandbox_url: str
+    sandbox: SandboxClient
+
+
+def _enqueue_all(cluster: Cluster, names: dict[str, str], per_account: int) -> None:
+    for i in range(per_account):
+        for name in names:
+            enqueue_message(
+                cluster.runtime,
+                account=name,
+                to=f"https://www.linkedin.com/in/{name}-lead-{i}",
+                text=f"Hello {i} from {name}",
+            )
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -> None:
+    work, redis_url, database_url = setup.work, setup.redis_url, setup.database_url
+    sandbox_url, sandbox = setup.sandbox_url, setup.sandbox
+    total = accounts * per_account
+    names = {f"a{i:04d}": "linkup" for i in range(accounts)}
+    cluster = Cluster(
+        work / "pipeline",
+        redis_url=redis_url,
+        database_url=database_url,
+        sandbox_url=sandbox_url,
+        accounts=names,
+        pace_min_seconds=0,
+        pace_max_seconds=0,
+        log_level="WARNING",
+    )
+    try:
+        cluster.start_workers(1, concurrency=CONCURRENCY)
+        time.sleep(4)  # worker start-up is not what we measure
+        sandbox.reset()
+        started = time.monotonic()
+        _enqueue_all(cluster, names, per_account)
+        enqueued = time.monotonic()
+        cluster.start_schedulers(1)
+        done = _wait_for(total, sandbox)
+        pipeline_rate = total / (done - enqueued)
+        print(f"pipeline: {total} messages, {accounts} accounts, 1 worker x {CONCURRENCY}")
+        print(
+            f"  enqueue (validate, row, index): {enqueued - started:.2f} s "
+            f"({total / (enqueued - started):.0f} messages/s)"
+        )
+        print(f"  delivery: {pipeline_rate:.1f} sends/s ({done - enqueued:.2f} s)")
+        print(f"  end to end incl. enqueue: {total / (done - started):.1f} sends/s")
+    finally:
+        cluster.stop()
+
+    sandbox.reset()
+    broker = connect(redis_url).conf.broker_url
+    env = {**os.environ, "BARE_BROKER": broker}
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.bench.bare",
+            "worker",
+            "-Q",
+            "bare",
+            f"--concurrency={CONCURRENCY}",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from tests.bench.bare import app as bare  # noqa: PLC0415 - reads BARE_BROKER
+
+        bare.conf.broker_url = broker
+        time.sleep(4)
+        started = time.monotonic()
+        for i in range(per_account):
+            for name in names:
+                bare.send_task(
+                    "bare.send",
+                    queue="bare",
+                    args=[
+                        f"{sandbox_url}/v1/messages/send-message",
+                        {
+                            "linkedin_url": f"https://www.linkedin.com/in/{name}-lead-{i}",
+                            "message_text": f"Hello {i} from {name}",
+                            "login_token": f"token-{name}",
+                        },
+                        {"x-api-key": "bench-key-000000"},
+                    ],
+                )
+        done = _wait_for(total, sandbox)
+        bare_rate = total / (done - started)
+        print(f"bare Celery task, same call, broker and concurrency: {bare_rate:.1f} sends/s")
+        print(f"ratio pipeline / bare: {pipeline_rate / bare_rate:.2f}")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> None:
+    work, redis_url, database_url = setup.work, setup.redis_url, setup.database_url
+    sandbox_url, sandbox = setup.sandbox_url, setup.sandbox
+    names = {f"p{i:02d}": "linkup" for i in range(accounts)}
+    cluster = Cluster(
+        work / "precision",
+        redis_url=redis_url,
+        database_url=database_url,
+        sandbox_url=sandbox_url,
+        accounts=names,
+        log_level="WARNING",
+    )
+    lateness: list[tuple[float, float]] = []  # (when released, how late)
+    stop = threading.Event()
+    try:
+        _enqueue_all(cluster, names, per_account)
+        cluster.start_workers(2, concurrency=4)
+        time.sleep(4)
+        sandbox.reset()
+        celery = connect(cluster.runtime.redis_url)
+        pump = Pump(
+            cluster.runtime,
+            lambda task, i: celery.send_task(task, args=[i], queue=QUEUE),
+            observe_lateness=lambda late: lateness.append((time.time(), late)),
+        )
+        pump_started = time.time()
+        thread = threading.Thread(target=pump.run, args=(stop,))
+        thread.start()
+        _wait_for(accounts * per_account, sandbox)
+    finally:
+        stop.set()
+        cluster.stop()
+    # The backlog was all due before the pump started; lateness counts the releases after.
+    late = [delay for released_at, delay in lateness if released_at - delay >= pump_started]
+    gaps = gaps_by_sender(sandbox.requests())
+    means = [statistics.mean(g) for g in gaps.values()]
+    every = [gap for g in gaps.values() for gap in g]
+    print(
+        f"pacing: {accounts} accounts x {per_account} messages backlog, window 0.2-0.4 s "
+        f"(mean 0.300 s), 2 workers x 4"
+    )
+    print(
+        f"  mean gap {statistics.mean(every):.3f} s; per-account means "
+        f"{min(means):.3f}-{max(means):.3f} s; shortest gap {min(every):.3f} s"
+    )
+    print(
+        f"  release lateness after the due time: median {statistics.median(late) * 1000:.1f} ms,"
+        f" p99 {_percentile(late, 99) * 1000:.1f} ms ({len(late)} releases)"
+    )
+
+
+def bench_release_cost(redis_url: str, accounts: int = 1000) -> None:
+    client = redis.Redis.from_url(redis_url)
+    pacer = Pacer(client)
+    print(f"release cost, {accounts} accounts with everything due:")
+    for per_account in (1, 10, 100):
+        client.flushdb()
+        items = [(f"r{a}", a * 1000 + i, 1.0) for a in range(accounts) for i in range(per_account)]
+        for start in range(0, len(items), 10_000):
+            pacer.enqueue(items[start : start + 10_000])
+        started = time.perf_counter()
+        released = pacer.release(time.time(), limit=accounts)
+        elapsed = time.perf_counter() - started
+        print(f"  backlog {len(items):>7}: {elapsed * 1e6 / len(released):.1f} us per release")
+    client.flushdb()
+    client.close()
+
+
+def main() -> None:
+    configure_logging("console", "WARNING")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        embedded = None
+        redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
+        if not redis_url:
+            embedded = EmbeddedRedis(work / "redis").start()
+            redis_url = embedded.url
+        database_url = os.environ.get("OUTREACH_TEST_DATABASE_URL") or f"sqlite:///{work}/b.db"
+        print(
+            f"redis: {'embedded' if embedded else redis_url}; database: "
+            f"{database_url.split(':')[0]}; {os.cpu_count()} cores\n"
+        )
+        port = _free_port()
+        server = subprocess.Popen(
+            [OUTREACH, "sandbox", "--port", str(port)], stderr=subprocess.DEVNULL
+        )
+        sandbox_url = f"http://127.0.0.1:{port}"
+        sandbox = SandboxClient(sandbox_url)
+        while not sandbox.healthy():
+            time.sleep(0.1)
+        try:
+            setup = Setup(work, redis_url, database_url, sandbox_url, sandbox)
+            bench_release_cost(redis_url)
+            print()
+            bench_precision(setup)
+            print()
+            bench_throughput(setup)
+        finally:
+            server.terminate()
+            server.wait()
+            if embedded:
+                embedded.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Operator actions, the sweeper and recovery, against real Redis and the database."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from scheduler.operations import account_summaries, retry_delivery
+from scheduler.producer import enqueue_message
+from scheduler.pump import Pump
+from scheduler.recovery import recover
+from worker.errors import OutreachError
+from worker.models import Status
+from worker.runtime import Runtime
+
+JANE = "https://www.linkedin.com/in/jane-doe"
+
+
+def _released(runtime: Runtime, text: str = "Hi") -> int:
+    enqueue_message(runtime, account="ann", to=JANE, text=text)
+    [release] = runtime.pacer.release(time.time())
+    return release.delivery_id
+
+
+def test_a_claimed_delivery_cannot_be_claimed_again(runtime: Runtime) -> None:
+    delivery_id = _released(runtime)
+    assert runtime.store.claim(delivery_id, datetime.now(UTC)) is not None
+    assert runtime.store.claim(delivery_id, datetime.now(UTC)) is None
+
+
+def test_the_sweeper_marks_a_send_without_outcome_unknown(runtime: Runtime) -> None:
+    delivery_id = _released(runtime)
+    runtime.store.claim(delivery_id, datetime.now(UTC))  # ...and the worker dies
+
+    Pump(runtime, publish=lambda *_: None).sweep(time.time() + 31)
+
+    row = runtime.store.get(delivery_id)
+    assert row is not None and row.status == Status.UNKNOWN
+    assert row.error is not None and "no outcome" in row.error
+    assert runtime.pacer.state("ann").inflight is None
+
+
+def test_the_sweeper_requeues_a_release_whose_task_was_lost(runtime: Runtime) -> None:
+    delivery_id = _released(runtime)  # released, but no worker ever claims it
+
+    Pump(runtime, publish=lambda *_: None).sweep(time.time() + 31)
+
+    assert runtime.store.get(delivery_id).status == Status.QUEUED  # type: ignore[union-attr]
+    assert runtime.pacer.state("ann").queued == 1
+
+
+def test_only_unknown_or_failed_deliveries_can_be_retried(runtime: Runtime) -> None:
+    delivery_id = _released(runtime)
+    with pytest.raises(OutreachError, match="only unknown or failed"):
+        retry_delivery(runtime, delivery_id)
+    runtime.store.move(delivery_id, [Status.QUEUED], {"status": Status.UNKNOWN})
+
+    row = retry_delivery(runtime, delivery_id)
+
+    assert row.status == Status.QUEUED
+    assert row.error is not None and "retried by an operator" in row.error
+    assert runtime.pacer.state("ann").queued == 1
+
+
+def test_recover_rebuilds_queues_and_keeps_the_pacing_gap(runtime: Runtime) -> None:
+    ids = [
+        enqueue_message(runtime, account="ann", to=JANE, text=f"Hi {i}").delivery_id
+        for i in range(3)
+    ]
+    check = enqueue_message(
+        runtime, account="eve", to="urn:li:person:ACoAAxyz0000000000000000", text="Hi"
+    ).delivery_id
+    now = datetime.now(UTC)
+    runtime.store.move(
+        check, [Status.QUEUED], {"status": Status.CONFIRMING, "poll_at": now, "task_id": "t"}
+    )
+    runtime.redis.flushdb()
+
+    result = recover(runtime)
+
+    assert (result.queued, result.checks) == (3, 1)
+    assert [r.delivery_id for r in runtime.pacer.release(time.time())] == [ids[0]]
+    assert runtime.pacer.lease_checks(time.time(), 10, 60) == [check]
+
+
+def test_account_summaries_show_queues_and_pauses(runtime: Runtime) -> None:
+    enqueue_message(runtime, account="ann", to=JANE, text="Hi")
+    runtime.pacer.pause("dan", None, "provider refused the account: Unauthorized")
+
+    summaries = {s.account: s for s in account_summaries(runtime)}
+
+    assert summaries["ann"].queued == 1 and summaries["ann"].next_send_at is not None
+    assert summaries["dan"].paused_forever
+    assert summaries["dan"].pause_reason == "provider refused the account: Unauthorized"
+    assert summaries["eve"].queued == 0
+
+
+def test_the_pump_carries_on_after_a_failing_step(runtime: Runtime) -> None:
+    published: list[int] = []
+
+    def publish(task: str, delivery_id: int) -> None:
+        published.append(delivery_id)
+        if len(published) == 1:
+            raise ConnectionError("broker away")
+
+    first = enqueue_message(runtime, account="ann", to=JANE, text="Hi").delivery_id
+    stop = threading.Event()
+    pump = threading.Thread(target=Pump(runtime, publish).run, args=(stop,))
+    pump.start()
+    try:
+        _wait_until(lambda: published == [first])
+        second = enqueue_message(runtime, account="dan", to="sam-example", text="Hi").delivery_id
+        _wait_until(lambda: published == [first, second])
+    finally:
+        stop.set()
+        pump.join(timeout=10)
+    assert not pump.is_alive()
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

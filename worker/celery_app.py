@@ -1,0 +1,39 @@
+"""The Celery application. Tasks carry delivery ids only, never credentials or text; nothing
+waits inside Celery (no ETA or countdown): only due work is ever published.
+
+Importing this module has no side effects; `connect()` points the app at the broker.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from worker.runtime import broker_url
+
+SEND_TASK = "outreach.send"
+CHECK_TASK = "outreach.check"
+QUEUE = "outreach"
+
+# Shared with the benchmark's bare-task baseline, so the comparison runs on equal terms.
+BROKER_SETTINGS = {
+    "task_serializer": "json",
+    "accept_content": ["json"],
+    "task_ignore_result": True,
+    # A killed worker's task is redelivered; the claim keeps that from sending twice.
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "broker_transport_options": {"visibility_timeout": 3600},
+    "broker_connection_retry_on_startup": True,
+    "worker_hijack_root_logger": False,
+    "worker_redirect_stdouts": False,
+}
+
+app = Celery("outreach")
+app.conf.update(BROKER_SETTINGS, task_default_queue=QUEUE, imports=("worker.tasks",))
+
+
+def connect(redis_url: str) -> Celery:
+    """Use the Redis at `redis_url` as the broker."""
+    app.conf.broker_url = broker_url(redis_url)
+    return app

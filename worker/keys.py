@@ -1,0 +1,27 @@
+"""Every Redis key outreach uses. Redis only indexes the database: `outreach recover` rebuilds
+all of these from it.
+
+    outreach:accounts          ZSET account -> earliest time it may have something to release
+    outreach:queue:<account>   ZSET delivery id -> due time (the account's queue)
+    outreach:pace:<account>    HASH inflight, inflight_since, inflight_due, next_at,
+                                    paused_until, pause_reason, gap_bag
+    outreach:inflight          ZSET account -> when its in-flight delivery was released
+    outreach:checks            ZSET delivery id -> when to check its OutX task (a lease)
+    outreach:wake              pub/sub channel: something may have become due sooner
+"""
+
+from __future__ import annotations
+
+PREFIX = "outreach"
+ACCOUNTS = f"{PREFIX}:accounts"
+INFLIGHT = f"{PREFIX}:inflight"
+CHECKS = f"{PREFIX}:checks"
+WAKE = f"{PREFIX}:wake"
+
+
+def queue(account: str) -> str:
+    return f"{PREFIX}:queue:{account}"
+
+
+def pace(account: str) -> str:
+    return f"{PREFIX}:pace:{account}"

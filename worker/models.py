@@ -1,0 +1,145 @@
+"""The database tables: one row per delivery, one per provider call. The database is the
+source of truth; Redis only indexes what is here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Dialect, Index, Text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class Status(StrEnum):
+    """A delivery's state. The last five are terminal."""
+
+    WAITING = "waiting"  # a follow-up step, until the step before it is sent
+    QUEUED = "queued"  # waiting in its account's queue (first try, retry or rate-limit pause)
+    SENDING = "sending"  # claimed by a worker; the provider call may be under way
+    CONFIRMING = "confirming"  # OutX accepted the task; waiting for its status
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"  # may have been sent; never resent without an operator's say-so
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+TERMINAL = frozenset({Status.SENT, Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.SKIPPED})
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no time zone of its own)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; outreach stores aware UTC times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _utc(nullable: bool = True) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_status_account", "status", "account"),
+        Index("ix_deliveries_recipient", "recipient"),
+        Index("ix_deliveries_campaign_step", "campaign", "step", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    campaign: str | None = Field(default=None, max_length=200)
+    step: int = 0
+    account: str = Field(max_length=200)
+    provider: str = Field(max_length=32)
+    recipient: str = Field(max_length=500)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    subject: str | None = Field(default=None, max_length=500)
+    inmail: bool = False
+    media_link: str | None = Field(default=None, max_length=2000)
+    media_type: str | None = Field(default=None, max_length=100)
+    media_base64: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    conversation: str | None = Field(default=None, max_length=500)  # reply into this one
+    after_s: float | None = None  # a follow-up: due this long after the previous step was sent
+
+    status: Status = Field(default=Status.QUEUED, max_length=16)
+    attempts: int = 0
+    rate_limits: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+    message_urn: str | None = Field(default=None, max_length=500)
+    conversation_id: str | None = Field(default=None, max_length=500)
+    task_id: str | None = Field(default=None, max_length=100)
+    thread_id: str | None = Field(default=None, max_length=100)
+    recipient_urn: str | None = Field(default=None, max_length=500)
+
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    due_at: datetime = Field(sa_column=_utc(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc())
+    poll_at: datetime | None = Field(default=None, sa_column=_utc())
+    confirm_by: datetime | None = Field(default=None, sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class CampaignStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign's settings as started; the worker reads its window, cap and status."""
+
+    __tablename__ = "campaigns"
+
+    name: str = Field(primary_key=True, max_length=200)
+    status: CampaignStatus = Field(default=CampaignStatus.RUNNING, max_length=16)
+    accounts: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated
+    steps: int
+    daily_limit: int | None = None
+    window_days: str | None = Field(default=None, max_length=20)  # "0,1,2,3,4" (0 = Monday)
+    window_start_minutes: int | None = None
+    window_end_minutes: int | None = None
+    recontact: bool = False
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class RecipientFlag(SQLModel, table=True):
+    """What a recipient told us: they replied (sequences stop) or opted out (never again)."""
+
+    __tablename__ = "recipient_flags"
+
+    recipient: str = Field(primary_key=True, max_length=500)
+    replied_at: datetime | None = Field(default=None, sa_column=_utc())
+    opted_out_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class Attempt(SQLModel, table=True):
+    """One provider call made for a delivery: a send or an OutX status check."""
+
+    __tablename__ = "attempts"
+    # Daily caps count an account's sends since its local midnight.
+    __table_args__ = (Index("ix_attempts_account_started", "account", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id", index=True)
+    account: str = Field(max_length=200)
+    kind: str = Field(max_length=8)  # "send" or "check"
+    started_at: datetime = Field(sa_column=_utc(nullable=False))
+    outcome: str = Field(max_length=16)
+    http_status: int | None = None
+    latency_ms: float = 0.0
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

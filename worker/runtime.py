@@ -1,0 +1,101 @@
+"""The long-lived parts one process needs (database, Redis, accounts, HTTP client), built once
+per process from the settings."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import httpx
+import redis
+
+from worker.accounts import Accounts, load_accounts
+from worker.embedded import EmbeddedRedis
+from worker.pacing import Pacer
+from worker.policy import Policy
+from worker.providers.http import shared_client
+from worker.settings import Settings, get_settings
+from worker.store import DeliveryStore, create_engine
+
+
+def redis_url(settings: Settings) -> str:
+    """The configured Redis, or the embedded one in the data directory (started if needed)."""
+    if settings.redis_url:
+        return settings.redis_url
+    return EmbeddedRedis(Path(settings.data_dir)).ensure_running().url
+
+
+def broker_url(url: str) -> str:
+    """Celery's spelling of a Redis URL (a Unix socket is `redis+socket://`)."""
+    return url.replace("unix://", "redis+socket://", 1) if url.startswith("unix://") else url
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        pace_min_s=settings.pace_min_seconds,
+        pace_max_s=settings.pace_max_seconds,
+        retry_base_s=settings.retry_base_seconds,
+        retry_max_s=settings.retry_max_seconds,
+        max_attempts=settings.max_attempts,
+        rate_limit_pause_s=settings.rate_limit_pause_seconds,
+        rate_limit_pause_max_s=settings.rate_limit_pause_max_seconds,
+        max_rate_limits=settings.max_rate_limits,
+        check_first_s=settings.outx_poll_seconds,
+        check_max_s=settings.outx_poll_max_seconds,
+        confirm_within_s=settings.outx_confirm_timeout_seconds,
+    )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def redis_url(self) -> str:
+        return redis_url(self.settings)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url)
+
+    @cached_property
+    def pacer(self) -> Pacer:
+        return Pacer(self.redis)
+
+    @cached_property
+    def store(self) -> DeliveryStore:
+        url = self.settings.resolved_database_url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        store = DeliveryStore(create_engine(url))
+        store.create_schema()
+        return store
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return load_accounts(self.settings.accounts_file)
+
+    @cached_property
+    def policy(self) -> Policy:
+        return policy_from(self.settings)
+
+    @property
+    def http(self) -> httpx.Client:
+        return shared_client(self.settings)
+
+
+_lock = threading.Lock()
+_runtimes: dict[int, Runtime] = {}
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime (a forked child builds its own: connections do not survive fork)."""
+    with _lock:
+        pid = os.getpid()
+        if pid not in _runtimes:
+            _runtimes.clear()
+            _runtimes[pid] = Runtime(get_settings())
+        return _runtimes[pid]

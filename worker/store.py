@@ -1,0 +1,425 @@
+"""Every SQL statement outreach runs, behind one class. State changes are conditional updates
+(`WHERE status = …`), so two processes can never both move a delivery."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, SQLModel, col, select
+
+from worker.models import (
+    TERMINAL,
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    RecipientFlag,
+    Status,
+)
+
+# Statuses that mean a recipient has been, is being or will be contacted.
+CONTACTED = (
+    Status.WAITING,
+    Status.QUEUED,
+    Status.SENDING,
+    Status.CONFIRMING,
+    Status.SENT,
+    Status.UNKNOWN,
+)
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can write."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@dataclass(frozen=True)
+class AccountCounts:
+    account: str
+    queued: int
+    in_progress: int
+    sent_today: int
+    failed: int
+    unknown: int
+
+
+class DeliveryStore:
+    """The delivery and attempt tables."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def create_schema(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+
+    def drop_schema(self) -> None:
+        SQLModel.metadata.drop_all(self.engine)
+
+    def insert(self, delivery: Delivery) -> tuple[Delivery, bool]:
+        """Insert `delivery`, or return the existing one with its idempotency key (False)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add(delivery)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                existing = session.exec(
+                    select(Delivery).where(Delivery.idempotency_key == delivery.idempotency_key)
+                ).one()
+                return existing, False
+            return delivery, True
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Delivery, delivery_id)
+
+    def move(
+        self,
+        delivery_id: int,
+        from_statuses: Sequence[Status],
+        changes: Mapping[str, Any],
+    ) -> bool:
+        """Apply `changes` only if the delivery is in one of `from_statuses`; True if it was."""
+        statement = (
+            sa.update(Delivery)
+            .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(from_statuses))
+            .values(**changes)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def claim(self, delivery_id: int, now: datetime) -> Delivery | None:
+        """Move a queued delivery to `sending` and return it; None if someone else has it."""
+        claimed = self.move(
+            delivery_id,
+            [Status.QUEUED],
+            {
+                "status": Status.SENDING,
+                "claimed_at": now,
+                "updated_at": now,
+                "attempts": Delivery.attempts + 1,
+            },
+        )
+        return self.get(delivery_id) if claimed else None
+
+    def record_attempt(self, attempt: Attempt) -> None:
+        with Session(self.engine) as session:
+            session.add(attempt)
+            session.commit()
+
+    def attempts_of(self, delivery_id: int) -> list[Attempt]:
+        with Session(self.engine) as session:
+            statement = select(Attempt).where(Attempt.delivery_id == delivery_id)
+            return list(session.exec(statement.order_by(col(Attempt.id))))
+
+    def find(
+        self,
+        *,
+        campaign: str | None = None,
+        status: str | None = None,
+        account: str | None = None,
+        limit: int | None = None,
+    ) -> list[Delivery]:
+        statement = select(Delivery)
+        if campaign is not None:
+            statement = statement.where(Delivery.campaign == campaign)
+        if status is not None:
+            statement = statement.where(Delivery.status == status)
+        if account is not None:
+            statement = statement.where(Delivery.account == account)
+        statement = statement.order_by(col(Delivery.id))
+        if limit is not None:
+            statement = statement.limit(limit)
+        with Session(self.engine) as session:
+            return list(session.exec(statement))
+
+    def in_status(
+        self, statuses: Sequence[Status], batch: int = 1000, campaign: str | None = None
+    ) -> Iterator[Delivery]:
+        """Every delivery in `statuses` (of `campaign`, if given), read in batches."""
+        last_id = 0
+        while True:
+            statement = (
+                select(Delivery)
+                .where(col(Delivery.status).in_(statuses), col(Delivery.id) > last_id)
+                .order_by(col(Delivery.id))
+                .limit(batch)
+            )
+            if campaign is not None:
+                statement = statement.where(col(Delivery.campaign) == campaign)
+            with Session(self.engine) as session:
+                rows = list(session.exec(statement))
+            yield from rows
+            if len(rows) < batch:
+                return
+            last_id = rows[-1].id or last_id
+
+    def sends_since(self, account: str, since: datetime, campaign: str | None = None) -> int:
+        """How many send requests `account` has made since `since`, in `campaign` if given
+        (daily caps count these)."""
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(Attempt)
+            .where(
+                col(Attempt.account) == account,
+                col(Attempt.kind) == "send",
+                col(Attempt.started_at) >= since,
+            )
+        )
+        if campaign is not None:
+            statement = statement.join(
+                Delivery, col(Delivery.id) == col(Attempt.delivery_id)
+            ).where(col(Delivery.campaign) == campaign)
+        with Session(self.engine) as session:
+            return int(session.execute(statement).scalar_one())
+
+    # Campaigns
+
+    def campaign(self, name: str) -> Campaign | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Campaign, name)
+
+    def campaigns(self) -> list[Campaign]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Campaign).order_by(col(Campaign.created_at))))
+
+    def set_campaign_status(
+        self, name: str, status: CampaignStatus, from_statuses: Sequence[CampaignStatus]
+    ) -> bool:
+        statement = (
+            sa.update(Campaign)
+            .where(col(Campaign.name) == name, col(Campaign.status).in_(from_statuses))
+            .values(status=status, updated_at=sa.func.now())
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def write_campaign(self, campaign: Campaign, batches: Iterable[list[dict[str, Any]]]) -> int:
+        """The campaign row and all its delivery rows, in one transaction; returns the count."""
+        written = 0
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
+            for rows in batches:
+                if rows:
+                    connection.execute(sa.insert(Delivery), rows)
+                    written += len(rows)
+        return written
+
+    def step_counts(self, campaign: str) -> list[tuple[int, str, int]]:
+        statement = (
+            sa.select(col(Delivery.step), col(Delivery.status), sa.func.count())
+            .where(col(Delivery.campaign) == campaign)
+            .group_by(col(Delivery.step), col(Delivery.status))
+            .order_by(col(Delivery.step), col(Delivery.status))
+        )
+        with Session(self.engine) as session:
+            return [(int(a), str(b), int(c)) for a, b, c in session.execute(statement)]
+
+    def pending_by_account(self, campaign: str) -> dict[str, int]:
+        """Per account, the campaign's sends still to make (queued or waiting)."""
+        statement = (
+            sa.select(col(Delivery.account), sa.func.count())
+            .where(
+                col(Delivery.campaign) == campaign,
+                col(Delivery.status).in_([Status.QUEUED, Status.WAITING]),
+            )
+            .group_by(col(Delivery.account))
+        )
+        with Session(self.engine) as session:
+            return {str(a): int(n) for a, n in session.execute(statement)}
+
+    def waiting_delays(self, campaign: str) -> dict[int, float]:
+        """Per follow-up step still waiting somewhere, its delay after the step before."""
+        statement = (
+            sa.select(col(Delivery.step), sa.func.max(col(Delivery.after_s)))
+            .where(col(Delivery.campaign) == campaign, col(Delivery.status) == Status.WAITING)
+            .group_by(col(Delivery.step))
+        )
+        with Session(self.engine) as session:
+            return {int(step): float(after or 0) for step, after in session.execute(statement)}
+
+    def stranded_steps(self, ended_before: datetime, limit: int = 500) -> list[Delivery]:
+        """Steps that ended before `ended_before` while their follow-up still waits: a worker
+        stopped between recording the end and carrying it into the sequence."""
+        previous = aliased(Delivery)
+        follow_up = aliased(Delivery)
+        statement = (
+            select(previous)
+            .join(
+                follow_up,
+                sa.and_(
+                    col(follow_up.campaign) == col(previous.campaign),
+                    col(follow_up.recipient) == col(previous.recipient),
+                    col(follow_up.step) == col(previous.step) + 1,
+                ),
+            )
+            .where(
+                col(follow_up.status) == Status.WAITING,
+                col(previous.status).in_(list(TERMINAL)),
+                col(previous.updated_at) < ended_before,
+            )
+            .limit(limit)
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(statement))
+
+    def next_step(self, delivery: Delivery) -> Delivery | None:
+        """The follow-up waiting for `delivery` to be sent, if any."""
+        statement = select(Delivery).where(
+            Delivery.campaign == delivery.campaign,
+            Delivery.recipient == delivery.recipient,
+            Delivery.step == delivery.step + 1,
+            Delivery.status == Status.WAITING,
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(statement).first()
+
+    def cancel_pending(
+        self,
+        *,
+        recipient: str,
+        reason: str,
+        campaign: str | None = None,
+        after_step: int | None = None,
+        status: Status = Status.CANCELLED,
+    ) -> int:
+        """Stop what is still to be sent to `recipient` (in `campaign`, after `after_step`)."""
+        statement = sa.update(Delivery).where(
+            col(Delivery.recipient) == recipient,
+            col(Delivery.status).in_([Status.WAITING, Status.QUEUED]),
+        )
+        if campaign is not None:
+            statement = statement.where(col(Delivery.campaign) == campaign)
+        if after_step is not None:
+            statement = statement.where(col(Delivery.step) > after_step)
+        statement = statement.values(status=status, error=reason, updated_at=sa.func.now())
+        with self.engine.begin() as connection:
+            return int(connection.execute(statement).rowcount)
+
+    def cancel_campaign(self, campaign: str) -> int:
+        statement = (
+            sa.update(Delivery)
+            .where(
+                col(Delivery.campaign) == campaign,
+                col(Delivery.status).in_([Status.WAITING, Status.QUEUED]),
+            )
+            .values(status=Status.CANCELLED, error="campaign cancelled", updated_at=sa.func.now())
+        )
+        with self.engine.begin() as connection:
+            return int(connection.execute(statement).rowcount)
+
+    # Recipients
+
+    def flag(
+        self,
+        recipient: str,
+        *,
+        replied_at: datetime | None = None,
+        opted_out_at: datetime | None = None,
+    ) -> None:
+        with Session(self.engine) as session:
+            row = session.get(RecipientFlag, recipient) or RecipientFlag(recipient=recipient)
+            row.replied_at = replied_at or row.replied_at
+            row.opted_out_at = opted_out_at or row.opted_out_at
+            session.add(row)
+            session.commit()
+
+    def flags(self, recipients: Sequence[str]) -> dict[str, RecipientFlag]:
+        if not recipients:
+            return {}
+        statement = select(RecipientFlag).where(col(RecipientFlag.recipient).in_(recipients))
+        with Session(self.engine, expire_on_commit=False) as session:
+            return {f.recipient: f for f in session.exec(statement)}
+
+    def contacted(self, recipients: Sequence[str]) -> set[str]:
+        """Which of `recipients` this tool has contacted, or has a send under way or planned for."""
+        if not recipients:
+            return set()
+        statement = (
+            sa.select(col(Delivery.recipient))
+            .where(col(Delivery.recipient).in_(recipients), col(Delivery.status).in_(CONTACTED))
+            .distinct()
+        )
+        with Session(self.engine) as session:
+            return {str(r) for (r,) in session.execute(statement)}
+
+    def queue_entries(
+        self, campaign: str | None = None, batch: int = 5000
+    ) -> Iterator[list[tuple[str, int, float]]]:
+        """Queued deliveries as Redis index entries (account, id, due time), in batches: only
+        the three columns, not whole rows."""
+        table = SQLModel.metadata.tables["deliveries"]
+        last_id = 0
+        while True:
+            statement = (
+                sa.select(table.c.account, table.c.id, table.c.due_at)
+                .where(col(Delivery.status) == Status.QUEUED, col(Delivery.id) > last_id)
+                .order_by(col(Delivery.id))
+                .limit(batch)
+            )
+            if campaign is not None:
+                statement = statement.where(col(Delivery.campaign) == campaign)
+            with self.engine.connect() as connection:
+                rows = [(a, i, due.timestamp()) for a, i, due in connection.execute(statement)]
+            if rows:
+                yield rows
+            if len(rows) < batch:
+                return
+            last_id = rows[-1][1]
+
+    def last_send_started(self) -> dict[str, datetime]:
+        """Per account, when its latest send request started: pacing's memory after a Redis loss."""
+        statement = (
+            sa.select(col(Attempt.account), sa.func.max(col(Attempt.started_at)))
+            .where(col(Attempt.kind) == "send")
+            .group_by(col(Attempt.account))
+        )
+        with Session(self.engine) as session:
+            return {account: started for account, started in session.execute(statement)}
+
+    def account_counts(self, now: datetime) -> list[AccountCounts]:
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        status = col(Delivery.status)
+        in_progress = status.in_([Status.SENDING, Status.CONFIRMING])
+        sent_today = sa.and_(status == Status.SENT, col(Delivery.sent_at) >= day_start)
+
+        def count(condition: Any) -> Any:
+            return sa.func.sum(sa.case((condition, 1), else_=0))
+
+        statement = (
+            sa.select(
+                col(Delivery.account),
+                count(status == Status.QUEUED),
+                count(in_progress),
+                count(sent_today),
+                count(status == Status.FAILED),
+                count(status == Status.UNKNOWN),
+            )
+            .group_by(col(Delivery.account))
+            .order_by(col(Delivery.account))
+        )
+        with Session(self.engine) as session:
+            return [
+                AccountCounts(row[0], *(int(v or 0) for v in row[1:]))
+                for row in session.execute(statement)
+            ]
