@@ -1,0 +1,128 @@
+"""Campaign sequences as the worker sees them: whether a delivery may still go, under which
+window and caps, and what its end means for the next step (sent: the follow-up is due
+`after_s` later, in the next open window; failed or unknown: the sequence stops)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from worker.accounts import Account
+from worker.limits import SendLimits, day_start, hold_until
+from worker.logs import get_logger
+from worker.models import Campaign, CampaignStatus, Delivery, Status
+from worker.runtime import Runtime
+from worker.windows import SendWindow
+
+log = get_logger("outreach.sequences")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a released delivery must not be sent now."""
+
+    status: Status  # QUEUED: keep it (campaign paused); else end it with this status
+    reason: str
+
+
+def window_of(campaign: Campaign | None) -> SendWindow:
+    if campaign is None or campaign.window_days is None:
+        return SendWindow()
+    start = campaign.window_start_minutes or 0
+    return SendWindow(
+        days=frozenset(int(d) for d in campaign.window_days.split(",")),
+        start=time(start // 60, start % 60),
+        end_minutes=campaign.window_end_minutes or 24 * 60,
+    )
+
+
+class Sequences:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def verdict(self, delivery: Delivery) -> Verdict | None:
+        """None when `delivery` may go; otherwise what to do with it instead."""
+        store = self.runtime.store
+        if delivery.campaign is not None:
+            campaign = store.campaign(delivery.campaign)
+            if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
+                return Verdict(Status.CANCELLED, "campaign cancelled")
+            if campaign is not None and campaign.status == CampaignStatus.PAUSED:
+                return Verdict(Status.QUEUED, "campaign paused")
+        flag = store.flags([delivery.recipient]).get(delivery.recipient)
+        if flag is not None and flag.opted_out_at is not None:
+            return Verdict(Status.SKIPPED, "opted out")
+        if flag is not None and flag.replied_at is not None:
+            return Verdict(Status.CANCELLED, "replied")
+        return None
+
+    def held_until(self, delivery: Delivery, account: Account, now: datetime) -> datetime | None:
+        """When the account's window and daily caps let `delivery` go, if not now."""
+        store = self.runtime.store
+        campaign = store.campaign(delivery.campaign) if delivery.campaign else None
+        zone = ZoneInfo(account.timezone)
+        limits = SendLimits(
+            zone=zone,
+            window=window_of(campaign),
+            daily_cap=account.daily_limit or self.runtime.settings.daily_limit,
+            campaign_cap=campaign.daily_limit if campaign else None,
+        )
+        today = day_start(now, zone)
+        sent_today = store.sends_since(account.name, today)
+        in_campaign = store.sends_since(account.name, today, delivery.campaign) if campaign else 0
+        return hold_until(limits, now, sent_today, in_campaign)
+
+    def after(self, delivery: Delivery, status: Status, now: datetime) -> int | None:
+        """Carry a step's end into its sequence; returns a follow-up's id when one is now due."""
+        if delivery.campaign is None:
+            return None
+        store = self.runtime.store
+        if status in (Status.FAILED, Status.UNKNOWN, Status.CANCELLED, Status.SKIPPED):
+            stopped = store.cancel_pending(
+                recipient=delivery.recipient,
+                campaign=delivery.campaign,
+                after_step=delivery.step,
+                reason=f"step {delivery.step + 1} ended {status.value}",
+            )
+            if stopped:
+                log.info("sequence_stopped", step=delivery.step, status=status.value)
+            return None
+        if status != Status.SENT:
+            return None
+        follow_up = store.next_step(delivery)
+        if follow_up is None or follow_up.id is None:
+            return None
+        account = self.runtime.accounts.find(follow_up.account)
+        zone = ZoneInfo(account.timezone if account else "UTC")
+        campaign = store.campaign(delivery.campaign)
+        due = window_of(campaign).next_open(now + timedelta(seconds=follow_up.after_s or 0), zone)
+        conversation = delivery.conversation_id or delivery.conversation
+        if not store.move(
+            follow_up.id,
+            [Status.WAITING],
+            {
+                "status": Status.QUEUED,
+                "due_at": due,
+                "updated_at": now,
+                "conversation": conversation,
+            },
+        ):
+            return None
+        self.runtime.pacer.enqueue([(follow_up.account, follow_up.id, due.timestamp())])
+        log.info(
+            "follow_up_scheduled",
+            follow_up_id=follow_up.id,
+            step=follow_up.step,
+            due_at=due.isoformat(),
+        )
+        return follow_up.id
+
+    def settle_stranded(self, now: datetime, grace_s: float = 60.0) -> int:
+        """Carry into their sequences the steps whose end a dying worker left unfinished."""
+        stranded = self.runtime.store.stranded_steps(now - timedelta(seconds=grace_s))
+        for step in stranded:
+            self.after(step, step.status, step.updated_at)
+        if stranded:
+            log.warning("stranded_steps_settled", count=len(stranded))
+        return len(stranded)
