@@ -1,0 +1,183 @@
+"""`outreach campaign …`, `outreach campaigns`, `outreach recipients …`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from scheduler.campaigns import start_campaign
+from scheduler.steering import (
+    campaign_report,
+    cancel_campaign,
+    mark_replied,
+    opt_out,
+    pause_campaign,
+    resume_campaign,
+)
+from worker.runtime import get_runtime
+
+campaign_app = typer.Typer(help="Start and steer campaigns.", no_args_is_help=True)
+recipients_app = typer.Typer(help="What recipients told you.", no_args_is_help=True)
+
+
+@campaign_app.command("start")
+def start(
+    campaign_file: Annotated[Path, typer.Argument(help="The campaign file (TOML).")],
+    leads_file: Annotated[Path, typer.Argument(help="Recipients (CSV with a header).")],
+    dry_run: Annotated[bool, typer.Option(help="Check and show the plan; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+) -> None:
+    """Check both files whole, then record and queue every step for every recipient."""
+    runtime = get_runtime()
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
+        tasks = {
+            "checking": progress.add_task("checking recipients", total=None),
+            "writing": progress.add_task("writing deliveries", total=None, visible=False),
+        }
+
+        def advance(phase: str, count: int) -> None:
+            progress.update(tasks[phase], visible=True, advance=count)
+
+        plan = start_campaign(runtime, campaign_file, leads_file, dry_run=dry_run, progress=advance)
+    view = {
+        "campaign": plan.campaign, "recipients": plan.recipients,
+        "per_account": dict(plan.per_account), "skipped": len(plan.skipped), "sends": plan.sends,
+        "samples": {a: {"to": to, "text": text} for a, (to, text) in plan.samples.items()},
+        "finish_estimate": plan.finish_estimate.isoformat() if plan.finish_estimate else None,
+        "dry_run": dry_run,
+    }  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(view))
+        return
+    verb = "would queue" if dry_run else "queued"
+    typer.echo(
+        f"campaign {plan.campaign}: {plan.recipients} recipients, {verb} {plan.sends}"
+        f" sends, {len(plan.skipped)} skipped"
+    )
+    for account, count in sorted(plan.per_account.items()):
+        to, text = plan.samples[account]
+        typer.echo(f"  {account}: {count} recipients; first message, to {to}:\n    {text}")
+    for recipient, why in list(plan.skipped.items())[:20]:
+        typer.echo(f"  skipped {recipient}: {why}")
+    if plan.finish_estimate:
+        typer.echo(f"  expected to finish around {plan.finish_estimate:%Y-%m-%d %H:%M} UTC")
+
+
+@campaign_app.command("status")
+def status(
+    name: str, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False
+) -> None:
+    """Counts per step and status, sends per account today, pauses, and the expected finish."""
+    report = campaign_report(get_runtime(), name)
+    if as_json:
+        typer.echo(json.dumps(asdict(report), default=str))
+        return
+    estimate = f"{report.finish_estimate:%Y-%m-%d %H:%M} UTC" if report.finish_estimate else "-"
+    typer.echo(f"campaign {report.name}: {report.status}; expected to finish {estimate}")
+    table = Table("step", "status", "count")
+    for step, counts in report.steps.items():
+        for state, count in counts.items():
+            table.add_row(str(step), state, str(count))
+    Console().print(table)
+    accounts = Table("account", "sent today", "still to send", "paused")
+    for line in report.accounts:
+        paused = line.pause_reason or "-"
+        accounts.add_row(line.account, str(line.sent_today), str(line.pending), paused)
+    Console().print(accounts)
+
+
+@campaign_app.command("pause")
+def pause(name: str) -> None:
+    """Hold every send of the campaign until it is resumed."""
+    pause_campaign(get_runtime(), name)
+    typer.echo(f"campaign {name} paused")
+
+
+@campaign_app.command("resume")
+def resume(name: str) -> None:
+    """Let a paused campaign send again."""
+    count = resume_campaign(get_runtime(), name)
+    typer.echo(f"campaign {name} resumed ({count} deliveries queued)")
+
+
+@campaign_app.command("cancel")
+def cancel(name: str) -> None:
+    """Stop a campaign for good: what is not sent yet is cancelled."""
+    count = cancel_campaign(get_runtime(), name)
+    typer.echo(f"campaign {name} cancelled ({count} deliveries cancelled)")
+
+
+def campaigns(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Every campaign with its progress."""
+    runtime = get_runtime()
+    table = Table("campaign", "status", "sent", "still to send", "other")
+    for campaign in runtime.store.campaigns():
+        counts: dict[str, int] = {}
+        for _, state, count in runtime.store.step_counts(campaign.name):
+            counts[state] = counts.get(state, 0) + count
+        sent = counts.pop("sent", 0)
+        pending = counts.pop("queued", 0) + counts.pop("waiting", 0)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "campaign": campaign.name,
+                        "status": campaign.status.value,
+                        "sent": sent,
+                        "pending": pending,
+                        "other": counts,
+                    }
+                )
+            )
+            continue
+        other = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
+        table.add_row(campaign.name, campaign.status.value, str(sent), str(pending), other)
+    if not as_json:
+        Console().print(table)
+
+
+def _recipients(values: list[str] | None, file: Path | None) -> list[str]:
+    listed = list(values or [])
+    if file is not None:
+        listed += [
+            line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
+    if not listed:
+        raise typer.BadParameter("give recipients as arguments or with --file")
+    return listed
+
+
+@recipients_app.command("mark-replied")
+def replied(
+    recipients: Annotated[list[str] | None, typer.Argument(help="Profile URLs or URNs.")] = None,
+    file: Annotated[Path | None, typer.Option(help="One recipient per line.")] = None,
+) -> None:
+    """They replied: their sequences stop."""
+    count = mark_replied(get_runtime(), _recipients(recipients, file))
+    typer.echo(f"marked replied; {count} pending sends cancelled")
+
+
+@recipients_app.command("opt-out")
+def opted_out(
+    recipients: Annotated[list[str] | None, typer.Argument(help="Profile URLs or URNs.")] = None,
+    file: Annotated[Path | None, typer.Option(help="One recipient per line.")] = None,
+) -> None:
+    """Never contact them again, in any campaign."""
+    count = opt_out(get_runtime(), _recipients(recipients, file))
+    typer.echo(f"opted out; {count} pending sends cancelled")

@@ -1,0 +1,280 @@
+"""The `outreach` command as a user runs it: real processes, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.fakes import SECRETS
+from worker.embedded import EmbeddedRedis
+from worker.store import DeliveryStore, create_engine
+
+OUTREACH = str(Path(sys.executable).parent / "outreach")
+ACCOUNTS_FILE = """
+[accounts.alice]
+provider = "linkup"
+api_key = "env:TEST_LINKUP_KEY"
+login_token = "env:TEST_ALICE_TOKEN"
+[accounts.carol]
+provider = "outx"
+api_key = "env:TEST_OUTX_KEY"
+"""
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    return {**env, **SECRETS, "OUTREACH_DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [OUTREACH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_accounts_lists_the_file_without_showing_credentials(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    result = _run(["accounts", "--json"], _pipeline_env(tmp_path, redis_url, database_url))
+
+    assert result.returncode == 0, result.stderr
+    assert '"account": "alice"' in result.stdout
+    assert '"provider": "outx"' in result.stdout
+    for secret in SECRETS.values():
+        assert secret not in result.stdout + result.stderr
+
+
+def test_a_broken_accounts_file_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    accounts_file = tmp_path / "accounts.toml"
+    accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8")
+    env = _env(tmp_path, OUTREACH_ACCOUNTS_FILE=str(accounts_file))
+    del env["TEST_OUTX_KEY"]
+
+    result = _run(["accounts"], env)
+
+    assert result.returncode == 2
+    assert "account 'carol'" in result.stderr
+    assert "TEST_OUTX_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:
+    result = _run(["accounts"], _env(tmp_path, OUTREACH_PACE_MIN_SECONDS="99"))
+    assert result.returncode == 2
+    assert "OUTREACH_PACE_MAX_SECONDS" in result.stderr
+
+
+def test_the_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [OUTREACH, "sandbox", "--port", "0"], env=_env(tmp_path), stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stderr is not None
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            if "listening on" in line:
+                url = line.split("listening on", 1)[1].split()[0]
+        assert url is not None, "the sandbox never said where it listens"
+        assert httpx.get(f"{url}/_sandbox/health", timeout=5).json() == {"ok": True}
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.mark.slow
+def test_the_demo_runs_the_pipeline_on_embedded_defaults(tmp_path: Path) -> None:
+    result = _run(["demo"], _env(tmp_path, COLUMNS="200"), timeout=180)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "summary: {'failed': 1, 'sent': 7}" in result.stdout
+    assert "refused before queueing" in result.stdout
+    assert "Recipient is not a 1st-degree connection" in result.stdout
+    assert "rate limited 1x, account paused, then sent" in result.stdout
+    assert "received 8 messages and saw 0 pacing violations" in result.stdout
+    # Everything it started has stopped: its embedded Redis no longer answers.
+    assert (
+        not (tmp_path / "data" / "demo" / "redis.sock").exists()
+        or not EmbeddedRedis(tmp_path / "data" / "demo").answers()
+    )
+
+
+def _pipeline_env(tmp_path: Path, redis_url: str, database_url: str) -> dict[str, str]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+    store = DeliveryStore(create_engine(database_url))
+    store.drop_schema()
+    store.engine.dispose()
+    accounts_file = tmp_path / "accounts.toml"
+    accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8")
+    return _env(
+        tmp_path,
+        OUTREACH_ACCOUNTS_FILE=str(accounts_file),
+        OUTREACH_REDIS_URL=redis_url,
+        OUTREACH_DATABASE_URL=database_url,
+    )
+
+
+DELIVERY_FIELDS = {
+    "id",
+    "campaign",
+    "step",
+    "account",
+    "provider",
+    "recipient",
+    "status",
+    "attempts",
+    "error",
+    "message_urn",
+    "conversation_id",
+    "task_id",
+    "thread_id",
+    "created_at",
+    "sent_at",
+}
+
+
+def test_send_records_a_delivery_that_deliveries_lists(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    sent = _run(
+        [
+            "send",
+            "--account",
+            "alice",
+            "--to",
+            "https://www.linkedin.com/in/jane-doe",
+            "--text",
+            "Hi Jane",
+            "--json",
+        ],
+        env,
+    )
+    assert sent.returncode == 0, sent.stderr
+    delivery_id = json.loads(sent.stdout)["id"]
+
+    listed = _run(["deliveries", "--json", "--account", "alice"], env)
+
+    assert listed.returncode == 0, listed.stderr
+    [row] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert set(row) >= DELIVERY_FIELDS
+    assert (row["id"], row["status"], row["provider"]) == (delivery_id, "queued", "linkup")
+    shown = _run(["deliveries", "show", str(delivery_id)], env)
+    assert (
+        shown.returncode == 0
+        and '"recipient": "https://www.linkedin.com/in/jane-doe"' in shown.stdout
+    )
+
+
+def test_send_refuses_bad_input_with_every_problem(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    result = _run(
+        ["send", "--account", "carol", "--to", "https://www.linkedin.com/in/jane", "--text", " "],
+        env,
+    )
+    assert result.returncode == 2
+    assert "text: must not be empty" in result.stderr
+    assert "recipient: OutX needs a LinkedIn person URN" in result.stderr
+
+
+def test_retrying_a_queued_delivery_is_refused(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    sent = _run(["send", "--account", "alice", "--to", "jane-doe", "--text", "Hi"], env)
+    result = _run(["deliveries", "retry", sent.stdout.strip()], env)
+    assert result.returncode == 2
+    assert "only unknown or failed deliveries can be retried" in result.stderr
+
+
+def test_accounts_shows_queues_per_account(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    _run(["send", "--account", "alice", "--to", "jane-doe", "--text", "Hi"], env)
+    result = _run(["accounts", "--json"], env)
+    rows = {r["account"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert (rows["alice"]["queued"], rows["carol"]["queued"]) == (1, 0)
+    assert rows["alice"]["paused_until"] is None
+
+
+CAMPAIGN_FILE = """
+name = "spring"
+accounts = ["alice", "carol"]
+[[steps]]
+text = "Hi {first_name}!"
+[[steps]]
+after = "3d"
+text = "Following up, {first_name}."
+"""
+
+
+def _campaign_files(tmp_path: Path, rows: str) -> tuple[str, str]:
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(CAMPAIGN_FILE, encoding="utf-8")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("linkedin_url,first_name\n" + rows, encoding="utf-8")
+    return str(campaign), str(leads)
+
+
+def test_campaign_start_reports_every_mistake_and_writes_nothing(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    rows = "https://www.linkedin.com/in/ok,Ok\nhttps://www.linkedin.com/in/no,\nnot a url,X\n"
+    result = _run(["campaign", "start", *_campaign_files(tmp_path, rows)], env)
+
+    assert result.returncode == 2
+    assert "leads.csv: line 3, column first_name: empty, but a template uses it" in result.stderr
+    assert "leads.csv: line 4, column linkedin_url:" in result.stderr
+    assert _run(["campaigns", "--json"], env).stdout == ""
+
+
+def test_campaign_start_dry_run_then_start_then_status(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    rows = "https://www.linkedin.com/in/ann,Ann\nhttps://www.linkedin.com/in/bo,Bo\n"
+    files = _campaign_files(tmp_path, rows)
+
+    dry = _run(["campaign", "start", *files, "--dry-run", "--json"], env)
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    # carol is OutX and cannot reach profile URLs: alice takes everyone.
+    assert (plan["sends"], plan["per_account"], plan["dry_run"]) == (4, {"alice": 2}, True)
+    assert plan["finish_estimate"] is not None
+    assert plan["samples"] == {
+        "alice": {"to": "https://www.linkedin.com/in/ann", "text": "Hi Ann!"}
+    }
+
+    started = _run(["campaign", "start", *files], env)
+    assert started.returncode == 0, started.stderr
+    assert "queued 4 sends" in started.stdout
+    status = json.loads(_run(["campaign", "status", "spring", "--json"], env).stdout)
+    assert status["steps"] == {"1": {"queued": 2}, "2": {"waiting": 2}}
+
+    replied = _run(["recipients", "mark-replied", "https://www.linkedin.com/in/bo"], env)
+    assert "2 pending sends cancelled" in replied.stdout
+    assert _run(["campaign", "pause", "spring"], env).returncode == 0
+    listed = json.loads(_run(["campaigns", "--json"], env).stdout)
+    assert (listed["status"], listed["pending"]) == ("paused", 2)
+    again = _run(["campaign", "start", *files], env)
+    assert again.returncode == 2 and "exists" in again.stderr
