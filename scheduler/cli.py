@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scheduler.cli_campaigns import campaign_app, campaigns, recipients_app
+from scheduler.cli_db import db_app
 from scheduler.demo import run_demo
 from scheduler.operations import (
     account_summaries,
@@ -90,6 +91,7 @@ def sandbox(
 
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(recipients_app, name="recipients")
+app.add_typer(db_app, name="db")
 app.command("campaigns")(campaigns)
 
 accounts_app = typer.Typer(help="Sender accounts: queues, pacing, pauses.")

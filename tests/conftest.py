@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.databases import reset_to_migrations
 from tests.fakes import ACCOUNTS_DOCUMENT, SECRETS, account_secrets, accounts_toml
 from worker.accounts import Accounts, parse_accounts
 from worker.embedded import EmbeddedRedis
@@ -24,6 +25,7 @@ from worker.runtime import Runtime
 from worker.sandbox.control import SandboxClient
 from worker.sandbox.server import Sandbox
 from worker.settings import Settings
+from worker.store import create_engine
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -91,6 +93,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The machine's PostgreSQL when OUTREACH_TEST_DATABASE_URL names it, else SQLite."""
     url = os.environ.get("OUTREACH_TEST_DATABASE_URL")
     if url:
+        # A server database is migrated, as in production; tests then empty its tables.
+        engine = create_engine(url)
+        reset_to_migrations(engine)
+        engine.dispose()
         return url
     path: Path = tmp_path_factory.mktemp("db") / "outreach.db"
     return f"sqlite:///{path}"

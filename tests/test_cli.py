@@ -14,7 +14,9 @@ import httpx
 import pytest
 import redis
 
+from tests.databases import empty_database
 from tests.fakes import SECRETS
+from worker import schema
 from worker.embedded import EmbeddedRedis
 from worker.store import DeliveryStore, create_engine
 
@@ -119,6 +121,7 @@ def _pipeline_env(tmp_path: Path, redis_url: str, database_url: str) -> dict[str
     client.close()
     store = DeliveryStore(create_engine(database_url))
     store.drop_schema()
+    store.create_schema()
     store.engine.dispose()
     accounts_file = tmp_path / "accounts.toml"
     accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8")
@@ -278,3 +281,22 @@ def test_campaign_start_dry_run_then_start_then_status(
     assert (listed["status"], listed["pending"]) == ("paused", 2)
     again = _run(["campaign", "start", *files], env)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_db_upgrade_migrates_an_empty_database_and_check_confirms_it(
+    tmp_path: Path, database_url: str
+) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        env = _env(tmp_path, OUTREACH_DATABASE_URL=engine.url.render_as_string(hide_password=False))
+
+        first = _run(["db", "upgrade"], env)
+        again = _run(["db", "upgrade"], env)
+        check = _run(["db", "check"], env)
+        current = _run(["db", "current"], env)
+
+    assert first.returncode == 0, first.stderr
+    assert "upgraded from an empty database to revision" in first.stdout
+    assert again.stdout.startswith("already at revision")
+    assert check.returncode == 0, check.stderr
+    assert "matches the models" in check.stdout
+    assert current.stdout.count(schema.head()) == 2

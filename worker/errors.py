@@ -2,7 +2,8 @@
 
     OutreachError
     ├── ConfigurationError        settings or environment are wrong
-    │   └── AccountsFileError     the accounts file cannot be used (names account and key)
+    │   ├── AccountsFileError     the accounts file cannot be used (names account and key)
+    │   └── SchemaNotReadyError   the database is not migrated to this version's schema
     ├── UnknownAccountError       a message names an account the file does not define
     ├── InvalidMessageError       a message breaks its provider's rules (lists every problem)
     ├── CampaignFileError         a campaign file has mistakes (lists every key at fault)
@@ -40,6 +41,19 @@ class AccountsFileError(ConfigurationError):
         self.path = path
         self.account = account
         self.key = key
+
+
+class SchemaNotReadyError(ConfigurationError):
+    """Raised when the database's schema revision is not the one this version of outreach needs."""
+
+    def __init__(self, current: str | None, head: str):
+        found = f"is at revision {current}" if current else "has no outreach schema"
+        super().__init__(
+            f"the database {found}; this version needs revision {head}:"
+            " run `outreach db upgrade` first"
+        )
+        self.current = current
+        self.head = head
 
 
 class UnknownAccountError(OutreachError):

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from worker import schema
 from worker.accounts import Accounts, load_accounts
 from worker.embedded import EmbeddedRedis
 from worker.pacing import Pacer
@@ -71,7 +72,7 @@ class Runtime:
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         store = DeliveryStore(create_engine(url))
-        store.create_schema()
+        schema.prepare(store.engine)
         return store
 
     @cached_property

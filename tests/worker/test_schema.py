@@ -1,0 +1,71 @@
+"""Migrations and models agree; servers must be migrated, SQLite is created on the spot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from tests.databases import empty_database
+from worker import schema
+from worker.errors import SchemaNotReadyError
+
+
+def test_migrations_build_the_models_schema_on_an_empty_database(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        assert schema.current(engine) is None
+
+        schema.upgrade(engine)
+
+        assert schema.current(engine) == schema.head()
+        assert schema.differences(engine) == []
+        assert {"deliveries", "attempts", "campaigns", "recipient_flags"} <= set(
+            inspect(engine).get_table_names()
+        )
+
+
+def test_downgrading_to_empty_and_upgrading_again_works(database_url: str, tmp_path: Path) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        schema.upgrade(engine)
+
+        schema.downgrade(engine, "base")
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+
+        schema.upgrade(engine)
+        assert schema.differences(engine) == []
+
+
+def test_the_check_notices_a_schema_that_drifted_from_the_models(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        schema.upgrade(engine)
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE deliveries ADD COLUMN stray INTEGER"))
+
+        drift = schema.differences(engine)
+
+        assert any("stray" in str(difference) for difference in drift)
+
+
+def test_a_server_database_that_was_not_migrated_is_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("only server databases need `outreach db upgrade`")
+    with empty_database(database_url, tmp_path) as engine:
+        with pytest.raises(SchemaNotReadyError, match="outreach db upgrade"):
+            schema.prepare(engine)
+        schema.upgrade(engine)
+        schema.prepare(engine)  # migrated: accepted
+
+
+def test_sqlite_is_created_directly_and_stamped(tmp_path: Path) -> None:
+    with empty_database("sqlite://", tmp_path) as engine:
+        schema.prepare(engine)
+
+        assert schema.current(engine) == schema.head()
+        assert schema.differences(engine) == []
