@@ -27,10 +27,9 @@ from scheduler.operations import (
     resume_account,
     retry_delivery,
 )
+from scheduler.processes import run_scheduler, run_worker
 from scheduler.producer import enqueue_message
-from scheduler.pump import Pump
 from scheduler.recovery import recover as recover_from_database
-from worker.celery_app import QUEUE, connect
 from worker.errors import (
     CampaignFileError,
     CampaignInputError,
@@ -81,12 +80,18 @@ def sandbox(
     out.print("point outreach at it with:")
     for name in ("LINKUP", "CONNECTSAFELY", "OUTX"):
         out.print(f"  export OUTREACH_{name}_BASE_URL={server.url}", highlight=False)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    stop = _stop_on_signals()
+    with server:  # serves on its own thread; this one only waits for a signal
+        while not stop.wait(1.0):
+            pass
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 app.add_typer(campaign_app, name="campaign")
@@ -147,38 +152,29 @@ def accounts_resume(name: str) -> None:
     typer.echo(f"account {name} resumed")
 
 
+MetricsPort = Annotated[
+    int | None,
+    typer.Option(help="Serve /metrics, /healthz, /readyz here [env: OUTREACH_METRICS_PORT]."),
+]
+
+
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="Parallel sends in this worker.")] = 4,
+    metrics_port: MetricsPort = None,
 ) -> None:
     """Run a Celery worker; run as many as you like, on any machine."""
-    celery = connect(get_runtime().redis_url)
-    celery.worker_main(
-        [
-            "worker",
-            f"--concurrency={concurrency}",
-            "--loglevel=INFO",
-            "-Q",
-            QUEUE,
-            "--without-gossip",
-            "--without-mingle",
-        ]
-    )
+    runtime = get_runtime()
+    port = runtime.settings.metrics_port if metrics_port is None else metrics_port
+    run_worker(runtime, concurrency, port)
 
 
 @app.command()
-def scheduler() -> None:
+def scheduler(metrics_port: MetricsPort = None) -> None:
     """Release due jobs to the workers; two or more may run at once."""
     runtime = get_runtime()
-    celery = connect(runtime.redis_url)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    pump = Pump(
-        runtime,
-        lambda task, delivery_id: celery.send_task(task, args=[delivery_id], queue=QUEUE),
-    )
-    pump.run(stop)
+    port = runtime.settings.metrics_port if metrics_port is None else metrics_port
+    run_scheduler(runtime, port, _stop_on_signals())
 
 
 @app.command()

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from worker import keys
 from worker.celery_app import CHECK_TASK, SEND_TASK
 from worker.logs import get_logger
+from worker.metrics import SENDS
 from worker.models import Status
 from worker.runtime import Runtime
 from worker.sending import SendService
@@ -41,6 +42,7 @@ class Pump:
         self.observe_lateness = observe_lateness
         self.service = SendService(runtime, rng)
         self._last_sweep = 0.0
+        self.heartbeat = time.monotonic()  # when the loop last completed a step
         self._last_stranded = 0.0
 
     def tick(self, now: float) -> int:
@@ -77,6 +79,7 @@ class Pump:
                     },
                 )
                 self.service.sequences.after(delivery, Status.UNKNOWN, datetime.now(UTC))
+                SENDS.labels(delivery.provider, Status.UNKNOWN.value).inc()
                 log.warning(
                     "delivery_unknown",
                     delivery_id=delivery_id,
@@ -106,6 +109,7 @@ class Pump:
         while not stop.is_set():
             try:
                 pause = self._step(time.time())
+                self.heartbeat = time.monotonic()
             except Exception:
                 log.exception("scheduler_step_failed")
                 stop.wait(RETRY_AFTER_FAILURE_S)

@@ -13,7 +13,8 @@ import structlog
 
 from worker.errors import UnknownAccountError
 from worker.logs import get_logger
-from worker.models import Attempt, Delivery, Status
+from worker.metrics import ACCOUNT_PAUSES, ATTEMPTS, PROVIDER_LATENCY, SENDS
+from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.pacing import PAUSED_FOREVER
 from worker.policy import Decision, decide_check, decide_send
 from worker.providers import build_provider
@@ -170,6 +171,8 @@ class SendService:
                 error=getattr(outcome, "reason", None),
             )
         )
+        ATTEMPTS.labels(delivery.provider, kind, type(outcome).__name__.lower()).inc()
+        PROVIDER_LATENCY.labels(delivery.provider, kind).observe(latency_ms / 1000)
         log.info(
             "provider_called",
             kind=kind,
@@ -193,6 +196,8 @@ class SendService:
         if not moved:
             log.warning("delivery_changed_meanwhile", wanted=decision.status.value)
         log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
+        if moved and decision.status in TERMINAL:
+            SENDS.labels(delivery.provider, decision.status.value).inc()
         if moved:
             sent = delivery.model_copy(update=decision.changes)
             self.sequences.after(sent, decision.status, answered_at)
@@ -202,6 +207,8 @@ class SendService:
         elif decision.pause_until is not None:
             paused_until = decision.pause_until.timestamp()
         if paused_until is not None:
+            cause = "account_refused" if decision.pause_forever else "rate_limited"
+            ACCOUNT_PAUSES.labels(delivery.account, cause).inc()
             log.warning(
                 "account_paused",
                 reason=decision.pause_reason,
