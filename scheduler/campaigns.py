@@ -132,7 +132,10 @@ class _Starter:
                 batch = []
         self._check_batch(batch, assigner, plan, errors)
         if errors:
-            raise CampaignInputError([message for _, message in sorted(errors)])
+            ordered = sorted(errors)
+            raise CampaignInputError(
+                [message for _, message in ordered], [line for line, _ in ordered]
+            )
         plan.finish_estimate = self.estimate(plan.per_account)
         return plan
 

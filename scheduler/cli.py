@@ -299,9 +299,17 @@ def _when(moment: datetime | None) -> str:
 
 
 @app.command()
-def demo() -> None:
-    """Run the pipeline on embedded defaults against a local sandbox (no network, no keys)."""
-    raise typer.Exit(run_demo(Console(), get_settings().data_dir))
+def demo(
+    live: Annotated[
+        bool | None,
+        typer.Option(help="Live table; default: on in a terminal, a line per change otherwise."),
+    ] = None,
+) -> None:
+    """Run the sample campaign on embedded defaults against a local sandbox (no network, no
+    keys); exits 1 unless every message ends as expected."""
+    show_live = Console().is_terminal if live is None else live
+    console = Console(soft_wrap=not show_live)  # a log file keeps each line whole
+    raise typer.Exit(run_demo(console, get_settings().data_dir, show_live))
 
 
 def _fail(headline: str, lines: list[str]) -> NoReturn:

@@ -1,29 +1,36 @@
-"""`outreach demo`: the whole pipeline on embedded defaults, with made-up people and keys.
+"""`outreach demo`: the shipped sample campaign (`scheduler/sample/`) on embedded defaults.
 
 An embedded Redis, SQLite and the provider sandbox; one scheduler and two workers as real
-processes; messages through all three providers, a LinkedIn rate limit that pauses one
-account, an OutX task that completes and one that fails, and a message refused before it is
-queued. Pacing is scaled down from 30-60 s to 1-2 s so it finishes in under a minute.
+processes. The campaign sends a two-step sequence through LinkUp, ConnectSafely and OutX; the
+sandbox rate-limits one account once and fails one OutX task; one row of the leads file is
+rejected at validation. Pacing and follow-up delays are scaled down so the whole run takes
+well under a minute, and the demo checks that every message ended as expected.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
-import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import redis
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from scheduler.producer import enqueue_message
-from worker.errors import InvalidMessageError
-from worker.models import TERMINAL, Delivery, Status
+from scheduler.campaign_file import parse_duration
+from scheduler.campaigns import Plan, start_campaign
+from scheduler.demo_view import Watcher, print_summary
+from worker.errors import CampaignInputError
+from worker.models import TERMINAL, Delivery
 from worker.runtime import Runtime
 from worker.sandbox.control import sender_of
 from worker.sandbox.faults import parse_fault
@@ -31,133 +38,175 @@ from worker.sandbox.server import Sandbox
 from worker.sandbox.state import Config
 from worker.settings import Settings
 
+SAMPLE = resources.files("scheduler.sample")
+# Made-up keys: the sandbox accepts any, and the demo must never need real ones.
 DEMO_SECRETS = {
-    "DEMO_LINKUP_KEY": "demo-linkup-key-0001",
-    "DEMO_ALICE_TOKEN": "demo-alice-login-token-0001",
-    "DEMO_CONNECTSAFELY_KEY": "demo-connectsafely-key-0001",
-    "DEMO_OUTX_KEY": "demo-outx-key-0001",
+    "DEMO_LINKUP_API_KEY": "demo-linkup-key-0001",
+    "DEMO_ALICE_LOGIN_TOKEN": "demo-alice-login-token-0001",
+    "DEMO_CONNECTSAFELY_API_KEY": "demo-connectsafely-key-0001",
+    "DEMO_OUTX_API_KEY": "demo-outx-key-0001",
 }
-DEMO_ACCOUNTS = """\
-[accounts.alice]
-provider = "linkup"
-api_key = "env:DEMO_LINKUP_KEY"
-login_token = "env:DEMO_ALICE_TOKEN"
-country = "US"
-
-[accounts.bob]
-provider = "connectsafely"
-api_key = "env:DEMO_CONNECTSAFELY_KEY"
-account_id = "demo-bob"
-
-[accounts.carol]
-provider = "outx"
-api_key = "env:DEMO_OUTX_KEY"
-"""
-# (account, recipient, text, extra options); every person here is made up.
-DEMO_MESSAGES: list[tuple[str, str, str, dict[str, object]]] = [
-    ("alice", "https://www.linkedin.com/in/jane-example", "Hi Jane, loved your talk.", {}),
-    ("alice", "https://www.linkedin.com/in/omar-example", "Hi Omar, congrats on the launch.", {}),
-    ("alice", "https://www.linkedin.com/in/li-example", "Hi Li, quick question on Rust.", {}),
-    ("bob", "sam-example", "Hi Sam, are you still hiring?", {}),
-    (
-        "bob",
-        "urn:li:fsd_profile:ACoAADemoPersonLee000000001",
-        "Hi Lee, a short question.",
-        {"subject": "Your open-source work", "inmail": True},
-    ),
-    ("bob", "ana-example", "Hi Ana, thanks for the intro!", {}),
-    ("carol", "urn:li:person:ACoAADemoPersonKim000000001", "Hi Kim, thanks for connecting!", {}),
-    ("carol", "urn:li:person:ACoAADemoPersonRay000000001", "Hi Ray, good to meet you.", {}),
-]
-REFUSED = ("carol", "https://www.linkedin.com/in/max-example", "Hi Max (OutX needs a URN).")
+PACE_S = (1.0, 2.0)  # instead of 30-60 s between two sends of an account
+DAY_S = 5.0  # each day of a follow-up delay lasts this long
+RATE_LIMIT_PAUSE_S = 5.0  # instead of 300 s
+OUTX_FAILURE = "Recipient is not a 1st-degree connection"
+# What the sample campaign must end as: 9 valid leads x 2 steps; carol's first OutX task
+# fails, so that lead's follow-up is cancelled.
+EXPECTED = {"sent": 16, "failed": 1, "cancelled": 1}
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 
 
-def run_demo(console: Console, data_dir: Path) -> int:
-    """Run the demo; returns the process exit code (0 when every message ended as expected)."""
+@dataclass(frozen=True)
+class DemoRun:
+    home: Path
+    rejected: list[str]
+    plan: Plan
+    rows: list[Delivery]
+    messages_received: int
+    violations: int
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(r.status.value for r in self.rows).items()))
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status in TERMINAL for r in self.rows) and self.counts == EXPECTED
+
+
+def run_demo(console: Console, data_dir: Path, live: bool) -> int:
+    """Run the demo; the exit code is 0 when every message ended as expected."""
     home = data_dir / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    (home / "accounts.toml").write_text(DEMO_ACCOUNTS, encoding="utf-8")
+    campaign_file, leads_file = _copy_sample(home)
     os.environ.update(DEMO_SECRETS)
-    processes: list[subprocess.Popen[bytes]] = []
-    with Sandbox(config=Config(min_gap_s=1.0, outx_complete_after_s=1.0)) as sandbox:
-        settings = _settings(home, sandbox.url)
-        runtime = Runtime(settings)
+    config = Config(min_gap_s=PACE_S[0], outx_complete_after_s=1.0)
+    with _interruptible(), Sandbox(config=config) as sandbox:
+        runtime = Runtime(_settings(home, sandbox.url))
+        processes: list[subprocess.Popen[bytes]] = []
         try:
-            console.print(
-                "[bold]outreach demo[/bold]: embedded Redis, SQLite and the provider sandbox;"
-                " 1 scheduler, 2 workers.\nPacing is scaled down to 1-2 s between sends of an"
-                " account (the default is 30-60 s); every person and key is made up.\n"
-            )
-            env = _environment(settings, runtime.redis_url)
+            _introduce(console)
             _inject_faults(sandbox, runtime)
-            _enqueue(console, runtime)
-            processes = _start(env, home)
-            rows = _watch(console, runtime, len(DEMO_MESSAGES))
-            _summarise(console, runtime, rows, sandbox, home)
+            rejected, plan = _start_campaign(console, runtime, campaign_file, leads_file)
+            processes = _start_processes(_environment(runtime), home)
+            rows = Watcher(console, runtime, plan.sends, live=live).watch(processes)
+            run = DemoRun(
+                home,
+                rejected,
+                plan,
+                rows,
+                len(sandbox.state.message_list()),
+                len(sandbox.state.violations),
+            )
+        except KeyboardInterrupt:
+            console.print("\ninterrupted: stopping the workers, the scheduler and Redis")
+            return 130
         finally:
             _stop(processes)
             runtime.redis.close()
             runtime.store.engine.dispose()
             _stop_embedded_redis(runtime)
-    expected = Counter({Status.SENT: len(DEMO_MESSAGES) - 1, Status.FAILED: 1})
-    return 0 if Counter(r.status for r in rows) == expected else 1
+    print_summary(console, run, EXPECTED, OUTREACH)
+    (home / "summary.json").write_text(
+        json.dumps({"counts": run.counts, "expected": EXPECTED, "ok": run.ok}), encoding="utf-8"
+    )
+    return 0 if run.ok else 1
+
+
+def _copy_sample(home: Path) -> tuple[Path, Path]:
+    """The sample files in `home`, with the campaign's follow-up delays scaled down."""
+    (home / "accounts.toml").write_text(SAMPLE.joinpath("accounts.toml").read_text("utf-8"))
+    leads_file = home / "leads.csv"
+    leads_file.write_text(SAMPLE.joinpath("leads.csv").read_text("utf-8"), encoding="utf-8")
+    campaign = SAMPLE.joinpath("campaign.toml").read_text("utf-8")
+    campaign_file = home / "campaign.toml"
+    campaign_file.write_text(re.sub(r'after = "([^"]+)"', _scaled, campaign), encoding="utf-8")
+    return campaign_file, leads_file
+
+
+def _scaled(match: re.Match[str]) -> str:
+    days = parse_duration(match.group(1)) / 86400
+    return f'after = "{round(days * DAY_S)}s"'
 
 
 def _settings(home: Path, sandbox_url: str) -> Settings:
     return Settings(
         data_dir=home, accounts_file=home / "accounts.toml",
         linkup_base_url=sandbox_url, connectsafely_base_url=sandbox_url, outx_base_url=sandbox_url,
-        pace_min_seconds=1.0, pace_max_seconds=2.0, outx_poll_seconds=0.5,
-        outx_poll_max_seconds=1.0, rate_limit_pause_seconds=4.0, retry_base_seconds=1.0,
+        pace_min_seconds=PACE_S[0], pace_max_seconds=PACE_S[1],
+        outx_poll_seconds=0.5, outx_poll_max_seconds=1.0,
+        rate_limit_pause_seconds=RATE_LIMIT_PAUSE_S, retry_base_seconds=1.0,
     )  # fmt: skip
 
 
-def _environment(settings: Settings, redis_url: str) -> dict[str, str]:
+def _introduce(console: Console) -> None:
+    console.print(
+        "[bold]outreach demo[/bold]: the sample campaign in scheduler/sample/ on an embedded"
+        " Redis, SQLite and the provider sandbox, with 1 scheduler and 2 workers.\n"
+        f"[yellow]Time is scaled down[/yellow]: {PACE_S[0]:g}-{PACE_S[1]:g} s between two sends"
+        f" of an account (30-60 s by default), each day of a follow-up delay lasts {DAY_S:g} s,"
+        f" a rate-limit pause {RATE_LIMIT_PAUSE_S:g} s (300 s by default).\n"
+        "Every person and key is made up; nothing leaves this machine.\n"
+    )
+
+
+def _inject_faults(sandbox: Sandbox, runtime: Runtime) -> None:
+    """LinkedIn rate-limits alice once (LinkUp's HTTP 200 form); carol's first OutX task fails."""
+    alice = sender_of(runtime.accounts["alice"])
+    for fault in (
+        {"kind": "rate_limit", "provider": "linkup", "sender": alice, "form": "http_200"},
+        {"kind": "outx_task", "provider": "outx", "result": "fail", "error": OUTX_FAILURE},
+    ):
+        sandbox.state.faults.append(parse_fault(fault))
+
+
+def _start_campaign(
+    console: Console, runtime: Runtime, campaign_file: Path, leads_file: Path
+) -> tuple[list[str], Plan]:
+    """Start the campaign as a user would: the file is rejected whole, with every mistake;
+    the demo then removes the rows at fault (as you would fix them) and starts it."""
+    console.print(f"$ outreach campaign start {campaign_file.name} {leads_file.name}")
+    try:
+        start_campaign(runtime, campaign_file, leads_file)
+    except CampaignInputError as exc:
+        rejected = exc.lines
+        console.print("[red]rejected, nothing written:[/red]")
+        for line in rejected:
+            console.print(f"  {line}", highlight=False)
+        _drop_lines(leads_file, exc.line_numbers)
+        console.print(f"the demo removes line(s) {exc.line_numbers} and starts it again:\n")
+    else:
+        raise AssertionError("the sample leads file has a row that must be rejected")
+    plan = start_campaign(runtime, campaign_file, leads_file)
+    per_account = ", ".join(f"{a} {n}" for a, n in sorted(plan.per_account.items()))
+    console.print(
+        f"campaign {plan.campaign}: {plan.recipients} recipients ({per_account}),"
+        f" {plan.sends} messages queued\n"
+    )
+    return rejected, plan
+
+
+def _drop_lines(path: Path, numbers: list[int]) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(
+        "".join(line for i, line in enumerate(lines, start=1) if i not in numbers),
+        encoding="utf-8",
+    )
+
+
+def _environment(runtime: Runtime) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
-    for name, value in settings.model_dump().items():
+    for name, value in runtime.settings.model_dump().items():
         if value is not None:
             env[f"OUTREACH_{name.upper()}"] = str(value)
-    env["OUTREACH_REDIS_URL"] = redis_url
-    env["OUTREACH_DATABASE_URL"] = settings.resolved_database_url
+    env["OUTREACH_REDIS_URL"] = runtime.redis_url
+    env["OUTREACH_DATABASE_URL"] = runtime.settings.resolved_database_url
     env["OUTREACH_LOG_FORMAT"] = "json"
     return env
 
 
-def _inject_faults(sandbox: Sandbox, runtime: Runtime) -> None:
-    alice = sender_of(runtime.accounts["alice"])
-    sandbox.state.faults.extend(
-        [
-            parse_fault(
-                {"kind": "rate_limit", "provider": "linkup", "sender": alice, "form": "http_200"}
-            ),
-            parse_fault(
-                {"kind": "outx_task", "provider": "outx", "result": "complete", "after_s": 1.0}
-            ),
-            parse_fault(
-                {
-                    "kind": "outx_task",
-                    "provider": "outx",
-                    "result": "fail",
-                    "error": "Recipient is not a 1st-degree connection",
-                }
-            ),
-        ]
-    )
-
-
-def _enqueue(console: Console, runtime: Runtime) -> None:
-    for account, to, text, options in DEMO_MESSAGES:
-        enqueue_message(runtime, account=account, to=to, text=text, **options)  # type: ignore[arg-type]
-    account, to, text = REFUSED
-    try:
-        enqueue_message(runtime, account=account, to=to, text=text)
-    except InvalidMessageError as exc:
-        console.print(f"refused before queueing (carol → {to}):\n  {exc}\n")
-
-
-def _start(env: dict[str, str], home: Path) -> list[subprocess.Popen[bytes]]:
+def _start_processes(env: dict[str, str], home: Path) -> list[subprocess.Popen[bytes]]:
     commands = [["scheduler"], ["worker", "--concurrency", "2"], ["worker", "--concurrency", "2"]]
     processes = []
     for i, command in enumerate(commands):
@@ -168,82 +217,27 @@ def _start(env: dict[str, str], home: Path) -> list[subprocess.Popen[bytes]]:
                     env=env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
+                    # Own session: a Ctrl-C reaches the demo only, which stops these in order.
                     start_new_session=True,
                 )
             )
     return processes
 
 
-def _watch(
-    console: Console, runtime: Runtime, count: int, timeout_s: float = 120
-) -> list[Delivery]:
-    deadline = time.monotonic() + timeout_s
-    rows = runtime.store.find()
-    with Live(_progress(runtime, rows), console=console, refresh_per_second=4) as live:
-        while time.monotonic() < deadline:
-            rows = runtime.store.find()
-            live.update(_progress(runtime, rows))
-            if len(rows) >= count and all(r.status in TERMINAL for r in rows):
-                break
-            time.sleep(0.25)
-    return rows
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the demo and everything it started. Set explicitly: a process
+    started in the background by a shell inherits SIGINT ignored."""
 
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
 
-def _progress(runtime: Runtime, rows: list[Delivery]) -> Table:
-    table = Table(
-        "account",
-        "provider",
-        "queued",
-        "in progress",
-        "sent",
-        "failed",
-        "unknown",
-        "paused",
-        title="deliveries per account",
-    )
-    for name, account in runtime.accounts.items():
-        mine = Counter(r.status for r in rows if r.account == name)
-        state = runtime.pacer.state(name)
-        pause = state.pause_at(time.time())
-        paused = pause.reason if pause else ""
-        table.add_row(
-            name,
-            account.provider,
-            str(mine[Status.QUEUED]),
-            str(mine[Status.SENDING] + mine[Status.CONFIRMING]),
-            str(mine[Status.SENT]),
-            str(mine[Status.FAILED]),
-            str(mine[Status.UNKNOWN]),
-            paused or "-",
-        )
-    return table
-
-
-def _summarise(
-    console: Console, runtime: Runtime, rows: list[Delivery], sandbox: Sandbox, home: Path
-) -> None:
-    counts = Counter(r.status.value for r in rows)
-    console.print(f"\n[bold]summary[/bold]: {dict(sorted(counts.items()))}")
-    for row in rows:
-        if row.status != Status.SENT:
-            console.print(f"  {row.status.value}: {row.account} → {row.recipient}: {row.error}")
-    limited = [r for r in rows if r.rate_limits]
-    for row in limited:
-        console.print(
-            f"  rate limited {row.rate_limits}x, account paused, then sent: "
-            f"{row.account} → {row.recipient}"
-        )
-    console.print(
-        f"  the sandbox received {len(sandbox.state.message_list())} messages and saw "
-        f"{len(sandbox.state.violations)} pacing violations"
-    )
-    database = runtime.settings.resolved_database_url
-    console.print(
-        f"\nrecords: {database}\nlook at them with:\n"
-        f"  OUTREACH_DATABASE_URL={database} OUTREACH_ACCOUNTS_FILE={home}/accounts.toml"
-        " outreach deliveries\n(add DEMO_* keys from the demo to the environment for"
-        " `outreach accounts`; logs are in " + str(home) + ")"
-    )
+    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -254,16 +248,15 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
 def _stop_embedded_redis(runtime: Runtime) -> None:
-    if runtime.settings.redis_url is None:
-        client = redis.Redis.from_url(runtime.redis_url)
-        try:
-            client.shutdown(nosave=True)
-        except redis.ConnectionError:
-            pass  # shutting down closes the connection under us
-        finally:
-            client.close()
+    client = redis.Redis.from_url(runtime.redis_url)
+    try:
+        client.shutdown(nosave=True)
+    except redis.ConnectionError:
+        pass  # shutting down closes the connection under us
+    finally:
+        client.close()

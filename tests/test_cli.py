@@ -14,10 +14,10 @@ import httpx
 import pytest
 import redis
 
+from scheduler.demo import DEMO_SECRETS
 from tests.databases import empty_database
 from tests.fakes import SECRETS
 from worker import schema
-from worker.embedded import EmbeddedRedis
 from worker.store import DeliveryStore, create_engine
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
@@ -99,20 +99,58 @@ def test_the_sandbox_command_serves_until_interrupted(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_runs_the_pipeline_on_embedded_defaults(tmp_path: Path) -> None:
-    result = _run(["demo"], _env(tmp_path, COLUMNS="200"), timeout=180)
+def test_the_demo_runs_the_sample_campaign_and_checks_its_outcome(tmp_path: Path) -> None:
+    result = _run(["demo"], _env(tmp_path), timeout=180)
 
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "summary: {'failed': 1, 'sent': 7}" in result.stdout
-    assert "refused before queueing" in result.stdout
-    assert "Recipient is not a 1st-degree connection" in result.stdout
-    assert "rate limited 1x, account paused, then sent" in result.stdout
-    assert "received 8 messages and saw 0 pacing violations" in result.stdout
-    # Everything it started has stopped: its embedded Redis no longer answers.
-    assert (
-        not (tmp_path / "data" / "demo" / "redis.sock").exists()
-        or not EmbeddedRedis(tmp_path / "data" / "demo").answers()
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    summary = json.loads((tmp_path / "data" / "demo" / "summary.json").read_text())
+    assert summary == {
+        "counts": {"cancelled": 1, "failed": 1, "sent": 16},
+        "expected": {"cancelled": 1, "failed": 1, "sent": 16},
+        "ok": True,
+    }
+    assert "Time is scaled down" in out
+    assert "line 6, column first_name: empty, but a template uses it" in out
+    assert "paused for a LinkedIn rate limit" in out
+    assert "Recipient is not a 1st-degree connection" in out
+    assert "step 1 ended failed" in out
+    assert "saw 0 pacing violations" in out
+    assert "deliveries" in out and "demo check passed" in out
+    assert not any(secret in out for secret in DEMO_SECRETS.values())
+    assert _demo_processes(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_interrupting_the_demo_stops_everything_it_started(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [OUTREACH, "demo", "--no-live"], env=_env(tmp_path), stdout=subprocess.PIPE, text=True
     )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "settled:" in line:  # the scheduler and workers are up and sending
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=60)[0]
+
+    assert process.returncode == 130
+    assert "interrupted: stopping" in rest
+    assert _demo_processes(tmp_path) == []
+
+
+def _demo_processes(tmp_path: Path) -> list[int]:
+    """Processes still running with this test's data directory in their environment."""
+    marker = str(tmp_path).encode()
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes():
+                alive.append(int(entry.name))
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return alive
 
 
 def _pipeline_env(tmp_path: Path, redis_url: str, database_url: str) -> dict[str, str]:

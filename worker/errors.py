@@ -96,6 +96,7 @@ class CampaignFileError(OutreachError):
 class CampaignInputError(OutreachError):
     """Raised when a campaign's recipients have mistakes; one line each, with file and line."""
 
-    def __init__(self, lines: Sequence[str]):
+    def __init__(self, lines: Sequence[str], line_numbers: Sequence[int] = ()):
         super().__init__("\n".join(lines))
         self.lines = list(lines)
+        self.line_numbers = sorted(set(line_numbers))  # the rows at fault (1 is the header)

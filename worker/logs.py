@@ -82,6 +82,8 @@ def configure_logging(
     # httpx logs every request at INFO; our own attempt events say more.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic narrates every connection it inspects; `outreach db` reports what it did itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     structlog.configure(
         processors=[
