@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-embedded lint format bench clean
+.PHONY: demo test test-embedded lint check-deploy lock format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## The deployment files: Dockerfile (hadolint), Kubernetes manifests, compose file (schemas).
+check-deploy: $(STAMP)
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+
+## Re-pin the container image's dependencies after changing pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet '.[postgres]'
+	{ echo "# Exact versions the container image installs (reproducible builds)."; \
+	  echo "# Regenerate after changing dependencies: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude outreach; } > deploy/requirements.lock
+	rm -rf .lock-venv
 
 format: $(STAMP)
 	$(BIN)/ruff format .
