@@ -99,6 +99,12 @@ class Cluster:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
+    def terminate(self, name: str, timeout_s: float = 30) -> int:
+        """SIGTERM the process alone, as `docker stop` and Kubernetes do; its exit code."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGTERM)
+        return process.wait(timeout=timeout_s)
+
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [OUTREACH, *args], env=self.env, capture_output=True, text=True, timeout=60, check=False

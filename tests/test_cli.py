@@ -338,3 +338,17 @@ def test_db_upgrade_migrates_an_empty_database_and_check_confirms_it(
     assert check.returncode == 0, check.stderr
     assert "matches the models" in check.stdout
     assert current.stdout.count(schema.head()) == 2
+
+
+def test_a_server_database_that_was_not_migrated_is_refused_with_the_fix(
+    tmp_path: Path, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the embedded SQLite is created on the spot")
+    with empty_database(database_url, tmp_path) as engine:
+        env = _env(tmp_path, OUTREACH_DATABASE_URL=engine.url.render_as_string(hide_password=False))
+        result = _run(["deliveries"], env)
+
+    assert result.returncode == 2
+    assert "has no outreach schema" in result.stderr
+    assert "run `outreach db upgrade` first" in result.stderr

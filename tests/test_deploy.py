@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from worker.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 KUBERNETES = ROOT / "deploy" / "kubernetes"
+UNSHIPPED = (".git", ".venv", ".outreach", "build", "*.egg-info", "__pycache__", ".*_cache")
 SETTING = re.compile(r"\bOUTREACH_[A-Z_]+\b")
 
 
@@ -103,3 +108,31 @@ def test_the_image_pins_every_runtime_dependency() -> None:
     for requirement in wanted:
         name = re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
         assert name in pinned, f"{name}: run `make lock`"
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(OUTREACH_[A-Z_]+)` \|", readme, re.MULTILINE))
+
+    assert documented == {f"OUTREACH_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_the_package_carries_its_data_files(tmp_path: Path) -> None:
+    """What the image installs is the wheel: it must hold the Lua scripts, the migrations and
+    the demo's sample campaign, not only Python modules."""
+    source = tmp_path / "source"  # a copy: building in place would leave build/ behind
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*UNSHIPPED))
+    pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"]
+    subprocess.run([*pip, "-w", str(tmp_path), str(source)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("outreach-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    for expected in (
+        "worker/lua/release.lua",
+        "worker/migrations/script.py.mako",
+        "worker/migrations/versions/0001_initial_schema.py",
+        "scheduler/sample/campaign.toml",
+        "scheduler/sample/leads.csv",
+        "scheduler/sample/accounts.toml",
+    ):
+        assert expected in names

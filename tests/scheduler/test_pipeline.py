@@ -153,6 +153,29 @@ def test_outx_tasks_that_complete_fail_or_never_finish(
     assert [a.kind for a in attempts][:2] == ["send", "check"]
 
 
+def test_a_worker_told_to_stop_finishes_the_send_under_way(
+    make_cluster: object, sandbox: SandboxClient
+) -> None:
+    cluster: Cluster = make_cluster({"ann": "linkup"})  # type: ignore[operator]
+    sandbox.add_fault("slow", delay_s=2.0)  # the provider takes 2 s to answer
+    _enqueue(cluster, {"ann": "linkup"}, 1)
+    cluster.start_workers(1)
+    cluster.start_schedulers(1)
+    deadline = time.monotonic() + 30
+    while cluster.deliveries()[0].status != Status.SENDING:
+        assert time.monotonic() < deadline, cluster.tail_logs()
+        time.sleep(0.05)
+
+    exit_code = cluster.terminate("worker0")
+
+    (row,) = cluster.deliveries()
+    assert exit_code == 0, cluster.tail_logs()
+    assert row.status == Status.SENT, (row.status, row.error)
+    assert _delivered_once(sandbox) == Counter(
+        {(sender_of(cluster.runtime.accounts["ann"]), row.text): 1}
+    )
+
+
 def test_kill_9_of_a_worker_mid_run_loses_and_duplicates_nothing(
     make_cluster: object, sandbox: SandboxClient
 ) -> None:
