@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from scheduler.recovery import reindex_lost
 from worker import keys
 from worker.celery_app import CHECK_TASK, SEND_TASK
 from worker.logs import get_logger
@@ -25,7 +26,8 @@ RELEASE_BATCH = 500
 MAX_SLEEP_S = 0.2  # how long newly enqueued work may wait for a sleeping pump
 CHECK_LEASE_S = 60.0
 SWEEP_EVERY_S = 1.0
-STRANDED_EVERY_S = 30.0
+REPAIR_EVERY_S = 30.0  # at most; sooner when the sending timeout is shorter
+CLOCK_MARGIN_S = 60.0  # machines' clocks disagree a little: repairs look back this much more
 RETRY_AFTER_FAILURE_S = 1.0
 
 
@@ -43,7 +45,7 @@ class Pump:
         self.service = SendService(runtime, rng)
         self._last_sweep = 0.0
         self.heartbeat = time.monotonic()  # when the loop last completed a step
-        self._last_stranded = 0.0
+        self._last_repair: float | None = None  # None: the next repair reads every queued row
 
     def tick(self, now: float) -> int:
         """Release what is due at `now`; returns how many tasks were published."""
@@ -98,6 +100,22 @@ class Pump:
                 requeue_at=requeue_at,
             )
 
+    def repair(self, now: float) -> None:
+        """Finish what a process that died mid-way left undone: follow-ups whose previous step
+        ended but were never released, and queued deliveries that were never indexed. The
+        first repair reads every queued row; later ones only rows changed since the last."""
+        timeout_s = self.runtime.settings.sending_timeout_seconds
+        moment = datetime.fromtimestamp(now, UTC)
+        # A live worker carries a step's end into its sequence within the sending timeout.
+        self.service.sequences.settle_stranded(moment, grace_s=timeout_s)
+        since = None
+        if self._last_repair is not None:
+            since = datetime.fromtimestamp(self._last_repair - CLOCK_MARGIN_S, UTC)
+        indexed = reindex_lost(self.runtime, since)
+        if indexed:
+            log.warning("deliveries_reindexed", count=indexed)
+        self._last_repair = now
+
     def run(self, stop: threading.Event) -> None:
         """Release work until `stop` is set, sleeping until the next due time or a wake-up.
 
@@ -125,9 +143,9 @@ class Pump:
         if now - self._last_sweep >= SWEEP_EVERY_S:
             self.sweep(now)
             self._last_sweep = now
-        if now - self._last_stranded >= STRANDED_EVERY_S:
-            self.service.sequences.settle_stranded(datetime.fromtimestamp(now, UTC))
-            self._last_stranded = now
+        timeout_s = self.runtime.settings.sending_timeout_seconds
+        if self._last_repair is None or now - self._last_repair >= min(REPAIR_EVERY_S, timeout_s):
+            self.repair(now)
         if published >= RELEASE_BATCH:
             return 0.0
         wake = self.runtime.pacer.next_wake()

@@ -50,3 +50,13 @@ def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
     # Follow-ups a dying worker never released, or sequences it never stopped.
     Sequences(runtime).settle_stranded(moment, grace_s=0)
     return Recovered(queued, checks, len(last_starts))
+
+
+def reindex_lost(runtime: Runtime, updated_since: datetime | None = None) -> int:
+    """Index the queued deliveries Redis does not know (a process died between writing a row
+    and indexing it); returns how many. Reads only rows changed since `updated_since`, all
+    when None. Leaves queued and in-flight deliveries alone, so it is safe at any time."""
+    indexed = 0
+    for entries in runtime.store.queue_entries(updated_since=updated_since):
+        indexed += runtime.pacer.reindex(entries)
+    return indexed

@@ -55,6 +55,8 @@ class Delivery(SQLModel, table=True):
         Index("ix_deliveries_status_account", "status", "account"),
         Index("ix_deliveries_recipient", "recipient"),
         Index("ix_deliveries_campaign_step", "campaign", "step", "status"),
+        # The scheduler's repair pass reads queued rows changed since its previous pass.
+        Index("ix_deliveries_status_updated", "status", "updated_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

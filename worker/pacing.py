@@ -66,6 +66,7 @@ class Pacer:
         self._release = _script(client, "release.lua")
         self._finish = _script(client, "finish.lua")
         self._lease_checks = _script(client, "lease_checks.lua")
+        self._reindex = _script(client, "reindex.lua")
 
     def enqueue(self, items: list[tuple[str, int, float]]) -> None:
         """Index deliveries `(account, delivery id, due time)` in one round trip."""
@@ -80,6 +81,16 @@ class Pacer:
             pipe.zadd(keys.ACCOUNTS, {account: min(members.values())}, lt=True)
         pipe.publish(keys.WAKE, "enqueued")
         pipe.execute()
+
+    def reindex(self, items: list[tuple[str, int, float]]) -> int:
+        """Index the deliveries `(account, delivery id, due time)` that are neither queued nor
+        in flight in Redis; returns how many were missing."""
+        if not items:
+            return 0
+        args: list[str | float] = [keys.PREFIX]
+        for account, delivery_id, due_ts in items:
+            args += [account, str(delivery_id), due_ts]
+        return int(self._reindex(keys=[keys.ACCOUNTS], args=args))
 
     def release(self, now: float, limit: int = 500) -> list[Release]:
         """Take the due deliveries, at most one per account, each now in flight."""

@@ -364,21 +364,31 @@ class DeliveryStore:
             return {str(r) for (r,) in session.execute(statement)}
 
     def queue_entries(
-        self, campaign: str | None = None, batch: int = 5000
+        self,
+        campaign: str | None = None,
+        batch: int = 5000,
+        updated_since: datetime | None = None,
     ) -> Iterator[list[tuple[str, int, float]]]:
-        """Queued deliveries as Redis index entries (account, id, due time), in batches: only
-        the three columns, not whole rows."""
+        """Queued deliveries that belong in Redis (not those of a paused campaign, which
+        resuming indexes) as index entries (account, id, due time), in batches: only the three
+        columns, not whole rows."""
         table = SQLModel.metadata.tables["deliveries"]
+        paused = sa.select(col(Campaign.name)).where(col(Campaign.status) == CampaignStatus.PAUSED)
         last_id = 0
         while True:
             statement = (
                 sa.select(table.c.account, table.c.id, table.c.due_at)
                 .where(col(Delivery.status) == Status.QUEUED, col(Delivery.id) > last_id)
+                .where(
+                    sa.or_(col(Delivery.campaign).is_(None), col(Delivery.campaign).not_in(paused))
+                )
                 .order_by(col(Delivery.id))
                 .limit(batch)
             )
             if campaign is not None:
                 statement = statement.where(col(Delivery.campaign) == campaign)
+            if updated_since is not None:
+                statement = statement.where(col(Delivery.updated_at) >= updated_since)
             with self.engine.connect() as connection:
                 rows = [(a, i, due.timestamp()) for a, i, due in connection.execute(statement)]
             if rows:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from scheduler.campaigns import start_campaign
 from scheduler.operations import account_summaries, retry_delivery
 from scheduler.producer import enqueue_message
 from scheduler.pump import Pump
-from scheduler.recovery import recover
+from scheduler.recovery import recover, reindex_lost
+from scheduler.steering import pause_campaign
+from worker import keys
 from worker.errors import OutreachError
 from worker.models import Status
 from worker.runtime import Runtime
@@ -126,3 +130,37 @@ def _wait_until(condition: Callable[[], bool], timeout_s: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def test_repair_indexes_queued_deliveries_redis_lost_and_only_those(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    lost = enqueue_message(runtime, account="ann", to=JANE, text="Lost").delivery_id
+    runtime.redis.zrem(keys.queue("ann"), str(lost))  # its process died before indexing it
+    in_flight = enqueue_message(runtime, account="dan", to="sam-example", text="Hi").delivery_id
+    [release] = runtime.pacer.release(time.time())  # dan's: released, not yet claimed
+    assert release.delivery_id == in_flight
+    enqueue_message(runtime, account="eve", to="urn:li:person:ACoAAEve000000000000001", text="Hi")
+    paused = _paused_campaign_delivery(runtime, tmp_path)
+    runtime.redis.zrem(keys.queue("ann"), str(paused))  # pausing took it out of Redis
+
+    assert reindex_lost(runtime, updated_since=datetime.now(UTC) + timedelta(hours=1)) == 0
+    Pump(runtime, publish=lambda *_: None).repair(time.time())
+
+    assert runtime.redis.zscore(keys.queue("ann"), str(lost)) is not None
+    assert runtime.redis.zscore(keys.queue("ann"), str(paused)) is None
+    assert runtime.pacer.state("dan").queued == 0  # not released a second time
+    assert runtime.pacer.state("eve").queued == 1
+    assert reindex_lost(runtime) == 0  # nothing left to repair
+
+
+def _paused_campaign_delivery(runtime: Runtime, tmp_path: Path) -> int:
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text('name = "held"\naccounts = ["ann"]\n[[steps]]\ntext = "Hello"\n')
+    leads = tmp_path / "leads.csv"
+    leads.write_text("linkedin_url\nhttps://www.linkedin.com/in/held-lead\n")
+    start_campaign(runtime, campaign, leads)
+    pause_campaign(runtime, "held")
+    (row,) = runtime.store.find(campaign="held")
+    assert row.id is not None
+    return row.id
