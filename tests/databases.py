@@ -23,6 +23,18 @@ def reset_to_migrations(engine: Engine) -> None:
     schema.upgrade(engine)
 
 
+def migrate(url: str) -> None:
+    """Bring a server database to this version's schema, as `outreach db upgrade` does
+    (SQLite needs nothing: processes create it)."""
+    if url.startswith("sqlite"):
+        return
+    engine = create_engine(url)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def empty_database(url: str, tmp_path: Path) -> Iterator[Engine]:
     """A database with nothing in it, of the same kind as `url`: a PostgreSQL schema of its

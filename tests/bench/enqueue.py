@@ -20,6 +20,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.databases import migrate
 from tests.fakes import account_secrets, accounts_toml
 from worker.embedded import EmbeddedRedis
 from worker.models import Delivery
@@ -55,6 +56,7 @@ def _files(work: Path, recipients: int) -> tuple[Path, Path, Path]:
 
 def _runtime(work: Path, database_url: str, redis_url: str) -> Runtime:
     os.environ.update(account_secrets(ACCOUNTS))
+    migrate(database_url)
     runtime = Runtime(
         Settings(
             redis_url=redis_url, database_url=database_url, accounts_file=work / "accounts.toml"

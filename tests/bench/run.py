@@ -28,6 +28,7 @@ import redis
 from scheduler.producer import enqueue_message
 from scheduler.pump import Pump
 from tests.cluster import OUTREACH, Cluster, gaps_by_sender
+from tests.databases import migrate
 from worker.celery_app import QUEUE, connect
 from worker.embedded import EmbeddedRedis
 from worker.logs import configure_logging
@@ -242,6 +243,7 @@ def main() -> None:
             embedded = EmbeddedRedis(work / "redis").start()
             redis_url = embedded.url
         database_url = os.environ.get("OUTREACH_TEST_DATABASE_URL") or f"sqlite:///{work}/b.db"
+        migrate(database_url)
         print(
             f"redis: {'embedded' if embedded else redis_url}; database: "
             f"{database_url.split(':')[0]}; {os.cpu_count()} cores\n"
