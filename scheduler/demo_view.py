@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from collections import Counter
+from contextlib import nullcontext
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
@@ -14,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from worker.errors import OutreachError
 from worker.models import TERMINAL, Delivery, Status
 from worker.runtime import Runtime
 
@@ -48,18 +50,16 @@ class Watcher:
     def watch(self, processes: list[subprocess.Popen[bytes]]) -> list[Delivery]:
         deadline = self.started + self.timeout_s
         rows = self.runtime.store.find()
-        with (
-            Live(self._table(rows), console=self.console, auto_refresh=False)
-            if self.live
-            else _Nothing() as live
-        ):
+        live = Live(self._table(rows), console=self.console, auto_refresh=False)
+        with live if self.live else nullcontext():
             while time.monotonic() < deadline and not self._settled(rows):
                 for process in processes:
                     if process.poll() is not None:
-                        raise RuntimeError(f"{process.args!r} exited early; see its log")
+                        command = " ".join(str(a) for a in process.args[1:])  # type: ignore[index]  # a list here
+                        raise OutreachError(f"`outreach {command}` exited early; see its log")
                 time.sleep(0.25)
                 rows = self.runtime.store.find()
-                if isinstance(live, Live):
+                if self.live:
                     live.update(self._table(rows), refresh=True)
                 else:
                     self._print_line(rows)
@@ -107,14 +107,6 @@ class Watcher:
         if line != self._last_line:
             self.console.print(f"[{self._elapsed()}] {line}", highlight=False)
             self._last_line = line
-
-
-class _Nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 def print_summary(console: Console, run: DemoRun, expected: dict[str, int], outreach: str) -> None:
