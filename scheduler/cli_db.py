@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from worker import schema
 from worker.settings import get_settings
 from worker.store import create_engine
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    """The configured database, for one command."""
+    engine = create_engine(get_settings().resolved_database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
 
 db_app = typer.Typer(help="The database schema (Alembic migrations).", no_args_is_help=True)
 
@@ -19,13 +33,10 @@ def upgrade(
 ) -> None:
     """Migrate the database to this version's schema (safe to run again; compose and
     Kubernetes run it as a one-shot job before the workers start)."""
-    engine = create_engine(get_settings().resolved_database_url)
-    try:
+    with _engine() as engine:
         before = schema.current(engine)
         schema.upgrade(engine, revision)
         after = schema.current(engine)
-    finally:
-        engine.dispose()
     if before == after:
         typer.echo(f"already at revision {after}")
     else:
@@ -35,11 +46,8 @@ def upgrade(
 @db_app.command("current")
 def current() -> None:
     """Print the database's revision and the one this version needs."""
-    engine = create_engine(get_settings().resolved_database_url)
-    try:
+    with _engine() as engine:
         found = schema.current(engine)
-    finally:
-        engine.dispose()
     typer.echo(f"database: {found or 'no outreach schema'}\nthis version needs: {schema.head()}")
 
 
@@ -47,11 +55,8 @@ def current() -> None:
 def check() -> None:
     """Exit 1 when the database's schema differs from the models (after `db upgrade`, it
     proves the migrations and the models agree)."""
-    engine = create_engine(get_settings().resolved_database_url)
-    try:
+    with _engine() as engine:
         differences = schema.differences(engine)
-    finally:
-        engine.dispose()
     if differences:
         for difference in differences:
             typer.echo(f"differs: {difference}", err=True)

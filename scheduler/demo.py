@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import redis
 from rich.console import Console
 
 from scheduler.campaign_file import parse_duration
 from scheduler.campaigns import Plan, start_campaign
 from scheduler.demo_view import Watcher, print_summary
+from worker.embedded import EmbeddedRedis
 from worker.errors import CampaignInputError
 from worker.models import TERMINAL, Delivery
 from worker.runtime import Runtime
@@ -82,8 +82,8 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
     campaign_file, leads_file = _copy_sample(home)
     os.environ.update(DEMO_SECRETS)
     config = Config(min_gap_s=PACE_S[0], outx_complete_after_s=1.0)
-    with _interruptible(), Sandbox(config=config) as sandbox:
-        runtime = Runtime(_settings(home, sandbox.url))
+    with _interruptible(), Sandbox(config=config) as sandbox, EmbeddedRedis(home) as redis:
+        runtime = Runtime(_settings(home, sandbox.url, redis.url))
         processes: list[subprocess.Popen[bytes]] = []
         try:
             _introduce(console)
@@ -106,7 +106,6 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
             _stop(processes)
             runtime.redis.close()
             runtime.store.engine.dispose()
-            _stop_embedded_redis(runtime)
     print_summary(console, run, EXPECTED, OUTREACH)
     (home / "summary.json").write_text(
         json.dumps({"counts": run.counts, "expected": EXPECTED, "ok": run.ok}), encoding="utf-8"
@@ -130,9 +129,9 @@ def _scaled(match: re.Match[str]) -> str:
     return f'after = "{round(days * DAY_S)}s"'
 
 
-def _settings(home: Path, sandbox_url: str) -> Settings:
+def _settings(home: Path, sandbox_url: str, redis_url: str) -> Settings:
     return Settings(
-        data_dir=home, accounts_file=home / "accounts.toml",
+        redis_url=redis_url, data_dir=home, accounts_file=home / "accounts.toml",
         linkup_base_url=sandbox_url, connectsafely_base_url=sandbox_url, outx_base_url=sandbox_url,
         pace_min_seconds=PACE_S[0], pace_max_seconds=PACE_S[1],
         outx_poll_seconds=0.5, outx_poll_max_seconds=1.0,
@@ -200,7 +199,6 @@ def _environment(runtime: Runtime) -> dict[str, str]:
     for name, value in runtime.settings.model_dump().items():
         if value is not None:
             env[f"OUTREACH_{name.upper()}"] = str(value)
-    env["OUTREACH_REDIS_URL"] = runtime.redis_url
     env["OUTREACH_DATABASE_URL"] = runtime.settings.resolved_database_url
     env["OUTREACH_LOG_FORMAT"] = "json"
     return env
@@ -250,13 +248,3 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def _stop_embedded_redis(runtime: Runtime) -> None:
-    client = redis.Redis.from_url(runtime.redis_url)
-    try:
-        client.shutdown(nosave=True)
-    except redis.ConnectionError:
-        pass  # shutting down closes the connection under us
-    finally:
-        client.close()

@@ -31,10 +31,7 @@ def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
 
     # A delivery that was mid-send when Redis went away is re-queued only if its worker never
     # claimed it; a claimed one stays `sending` and is settled by the sending timeout below.
-    queued = 0
-    for entries in store.queue_entries():
-        pacer.enqueue(entries)
-        queued += len(entries)
+    queued = reindex_lost(runtime)
 
     checks = 0
     for delivery in store.in_status([Status.CONFIRMING], BATCH):

@@ -51,8 +51,10 @@ class EmbeddedRedis:
             command += ["--daemonize", "yes", "--pidfile", str(self.data_dir / "redis.pid")]
             subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # noqa: S603
         else:
+            # Its own session: a Ctrl-C meant for the owner must not stop Redis under the
+            # processes the owner still has to shut down; the owner stops it last.
             self._process = subprocess.Popen(  # noqa: S603
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
             )
         self._wait_until_ready()
         return self

@@ -70,12 +70,11 @@ def use_multiprocess_files(directory: Path) -> None:
 def registry(extra: Iterable[Collector] = ()) -> CollectorRegistry:
     """What /metrics serves: this process's metrics (or, under `use_multiprocess_files`, the
     sum over its children's files), and any scrape-time collectors."""
+    chosen = CollectorRegistry()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
-        chosen = CollectorRegistry()
         MultiProcessCollector(chosen, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
     else:
-        chosen = CollectorRegistry()
         chosen.register(_Everything())
     for collector in extra:
         chosen.register(collector)

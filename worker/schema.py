@@ -65,13 +65,13 @@ def differences(engine: Engine) -> list[Any]:
 
 def prepare(engine: Engine) -> None:
     """Make sure the schema is usable: create SQLite directly, require others be migrated."""
-    found = current(engine)
+    found, needed = current(engine), head()
     if engine.dialect.name == "sqlite":
         if found is None:
             SQLModel.metadata.create_all(engine)
             stamp(engine)
-        elif found != head():
+        elif found != needed:
             upgrade(engine)
         return
-    if found != head():
-        raise SchemaNotReadyError(found, head())
+    if found != needed:
+        raise SchemaNotReadyError(found, needed)

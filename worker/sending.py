@@ -159,24 +159,25 @@ class SendService:
     ) -> None:
         assert delivery.id is not None
         latency_ms = (time.perf_counter() - timer) * 1000
+        outcome_name = type(outcome).__name__
         self.runtime.store.record_attempt(
             Attempt(
                 delivery_id=delivery.id,
                 account=delivery.account,
                 kind=kind,
                 started_at=started,
-                outcome=type(outcome).__name__.lower(),
+                outcome=outcome_name.lower(),
                 http_status=outcome.http_status,
                 latency_ms=latency_ms,
                 error=getattr(outcome, "reason", None),
             )
         )
-        ATTEMPTS.labels(delivery.provider, kind, type(outcome).__name__.lower()).inc()
+        ATTEMPTS.labels(delivery.provider, kind, outcome_name.lower()).inc()
         PROVIDER_LATENCY.labels(delivery.provider, kind).observe(latency_ms / 1000)
         log.info(
             "provider_called",
             kind=kind,
-            outcome=type(outcome).__name__,
+            outcome=outcome_name,
             http_status=outcome.http_status,
             latency_ms=round(latency_ms, 1),
         )
