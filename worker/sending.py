@@ -57,12 +57,13 @@ class SendService:
                 )
                 return
             now = self.clock()
-            verdict = self.sequences.verdict(delivery)
+            campaign = self.sequences.campaign_of(delivery)  # read once for both checks
+            verdict = self.sequences.verdict(delivery, campaign)
             if verdict is not None:
                 self._set_aside(delivery, verdict, now)
                 return
             account = rt.accounts.find(delivery.account)
-            held_until = account and self.sequences.held_until(delivery, account, now)
+            held_until = account and self.sequences.held_until(delivery, campaign, account, now)
             if held_until:
                 self._hold(delivery, held_until, now)
                 return

@@ -41,15 +41,16 @@ class Sequences:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
-    def verdict(self, delivery: Delivery) -> Verdict | None:
-        """None when `delivery` may go; otherwise what to do with it instead."""
+    def campaign_of(self, delivery: Delivery) -> Campaign | None:
+        return self.runtime.store.campaign(delivery.campaign) if delivery.campaign else None
+
+    def verdict(self, delivery: Delivery, campaign: Campaign | None) -> Verdict | None:
+        """None when `delivery` (of `campaign`) may go; otherwise what to do with it instead."""
         store = self.runtime.store
-        if delivery.campaign is not None:
-            campaign = store.campaign(delivery.campaign)
-            if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
-                return Verdict(Status.CANCELLED, "campaign cancelled")
-            if campaign is not None and campaign.status == CampaignStatus.PAUSED:
-                return Verdict(Status.QUEUED, "campaign paused")
+        if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
+            return Verdict(Status.CANCELLED, "campaign cancelled")
+        if campaign is not None and campaign.status == CampaignStatus.PAUSED:
+            return Verdict(Status.QUEUED, "campaign paused")
         flag = store.flags([delivery.recipient]).get(delivery.recipient)
         if flag is not None and flag.opted_out_at is not None:
             return Verdict(Status.SKIPPED, "opted out")
@@ -57,10 +58,11 @@ class Sequences:
             return Verdict(Status.CANCELLED, "replied")
         return None
 
-    def held_until(self, delivery: Delivery, account: Account, now: datetime) -> datetime | None:
+    def held_until(
+        self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
+    ) -> datetime | None:
         """When the account's window and daily caps let `delivery` go, if not now."""
         store = self.runtime.store
-        campaign = store.campaign(delivery.campaign) if delivery.campaign else None
         zone = ZoneInfo(account.timezone)
         limits = SendLimits(
             zone=zone,
