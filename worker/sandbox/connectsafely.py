@@ -1,5 +1,7 @@
 """The sandbox's ConnectSafely: `POST /linkedin/messaging/send` and
-`POST /linkedin/conversations/send`, Bearer auth, errors as `{"error": ...}`."""
+`POST /linkedin/conversations/send`, Bearer auth, errors as `{"error": ...}` with the statuses
+the conversations page documents for the same API (400 "Bad request or send failed", 401, 404,
+500); the messaging page lists only its 200."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.sandbox.dialect import Answer, Call, Dialect, fake_member_id, run_send
+from worker.sandbox.dialect import Answer, Call, Dialect, fake_member_id, lacks, run_send
 from worker.sandbox.faults import Fault
 from worker.sandbox.state import SandboxState, fingerprint
 
@@ -34,37 +36,40 @@ def _rate_limited(fault: Fault) -> Answer:
     return answer
 
 
-DIALECT = Dialect("connectsafely", _error, _rate_limited)
+DIALECT = Dialect("connectsafely", _error, _rate_limited, unknown_status=400)
 
 
-def messaging_send(state: SandboxState, call: Call) -> Answer:
-    return _send(state, call, inmail_allowed=True)
+# The fields that name the recipient; only conversations/send documents `conversationUrn`
+# ("skips recipient lookup"). A field a path does not document is ignored, as unknown JSON is.
+_RECIPIENT_FIELDS = {
+    MESSAGING_PATH: ("recipientProfileId", "recipientProfileUrn"),
+    CONVERSATIONS_PATH: ("recipientProfileId", "recipientProfileUrn", "conversationUrn"),
+}
 
 
-def conversations_send(state: SandboxState, call: Call) -> Answer:
-    return _send(state, call, inmail_allowed=False)
-
-
-def _send(state: SandboxState, call: Call, *, inmail_allowed: bool) -> Answer:
-    token = call.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not call.headers.get("authorization", "").startswith("Bearer ") or not token:
+def send_message(state: SandboxState, call: Call) -> Answer:
+    """Both paths: the same fields, answers and errors, bar the ones a path alone documents."""
+    header = call.headers.get("authorization", "")
+    token = header.removeprefix("Bearer ").strip()
+    if not header.startswith("Bearer ") or not token:
         return _error(401, "Unauthorized")
     body = call.body
     if not isinstance(body, dict):
         return _error(400, "Request body must be a JSON object")
-    if not isinstance(body.get("message"), str) or not body["message"]:
+    if lacks(body, "message"):
         return _error(400, "message is required")
     account = body.get("accountId")
     sender = account if isinstance(account, str) and account else fingerprint(token)
+    messaging = call.path == MESSAGING_PATH
 
     def validate() -> Answer | None:
-        profile_id, urn = body.get("recipientProfileId"), body.get("recipientProfileUrn")
-        if not (profile_id or urn or body.get("conversationUrn")):
+        # Each a documented 400, "Bad request or send failed": the docs' rules for the fields.
+        if not any(body.get(name) for name in _RECIPIENT_FIELDS[call.path]):
             return _error(400, "Either recipientProfileId or recipientProfileUrn must be provided")
         message_type = body.get("messageType", "normal")
-        if message_type not in (("normal", "inmail") if inmail_allowed else ("normal",)):
+        if messaging and message_type not in ("normal", "inmail"):
             return _error(400, f"Invalid messageType: {message_type}")
-        if not isinstance(body.get("attachments", []), list):
+        if not messaging and not isinstance(body.get("attachments", []), list):
             return _error(400, "attachments must be an array")
         return None
 
@@ -77,12 +82,12 @@ def _send(state: SandboxState, call: Call, *, inmail_allowed: bool) -> Answer:
             recipient=recipient,
             text=body["message"],
             subject=body.get("subject"),
-            message_type=body.get("messageType", "normal"),
-            conversation_urn=body.get("conversationUrn"),
+            message_type=body.get("messageType", "normal") if messaging else "normal",
+            conversation_urn=None if messaging else body.get("conversationUrn"),
         )
         urn = body.get("recipientProfileUrn") or f"urn:li:fsd_profile:{fake_member_id(recipient)}"
         answer: dict[str, Any] = {"success": True, "recipientProfileUrn": urn}
-        if call.path == MESSAGING_PATH:
+        if messaging:
             answer["message"] = "Message sent successfully"
         else:
             answer.update({"message": body["message"], "sentMessage": {}})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from worker.sandbox.faults import Fault
@@ -23,13 +24,22 @@ class Call:
     body: Any  # parsed JSON, or None when the body was absent or not JSON
 
 
+JSON = "application/json"
+
+
 @dataclass
 class Answer:
     status: int
-    body: Any
+    body: Any  # written as JSON, unless `raw` is set
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # answer this much later (the message is already delivered)
     drop: bool = False  # close the connection without answering
+    raw: str | None = None  # a body written as is, for answers that are not JSON
+    content_type: str = JSON
+
+
+def raw_answer(status: int, text: str, content_type: str) -> Answer:
+    return Answer(status, None, raw=text, content_type=content_type)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class Dialect:
     provider: str
     error: Callable[[int, str], Answer]
     rate_limited: Callable[[Fault], Answer]
+    unknown_status: int  # the HTTP status its errors usually come with, for `unknown_error`
 
 
 def run_send(
@@ -58,24 +69,50 @@ def run_send(
     refused = validate()
     if refused is not None:
         return refused
-    answer = accept(fault)
-    if fault is not None:
-        if fault.kind == "slow":
-            answer.delay_s = fault.delay_s
-        elif fault.kind == "drop":
-            answer.drop = True
-        elif fault.kind == "respond":
-            answer = Answer(fault.status, fault.body, dict(fault.headers))
-    return answer
+    return with_fault(fault, dialect, accept(fault))
+
+
+def with_fault(fault: Fault | None, dialect: Dialect, answer: Answer) -> Answer:
+    """The answer to a request that went through: the provider's own, or what `fault` makes
+    of it."""
+    if fault is None or fault.kind == "outx_task":
+        return answer
+    if fault.kind == "slow":
+        answer.delay_s = fault.delay_s
+        return answer
+    if fault.kind == "drop":
+        answer.drop = True
+        return answer
+    return fault_answer(fault, dialect)
 
 
 def fault_answer(fault: Fault, dialect: Dialect) -> Answer:
+    """The answer `fault` gives in place of the provider's own."""
+    status = fault.status
     if fault.kind == "rate_limit":
         return dialect.rate_limited(fault)
     if fault.kind == "respond":
-        return Answer(fault.status, fault.body, dict(fault.headers))
-    return dialect.error(fault.status, fault.error or _DEFAULT_ERRORS.get(fault.status, "Error"))
+        if fault.content_type is not None:
+            answer = raw_answer(status or 500, str(fault.body), fault.content_type)
+        else:
+            answer = Answer(status or 500, fault.body)
+        answer.headers.update(fault.headers)
+        return answer
+    if fault.kind == "gateway_html":
+        return gateway_page(status or 504)
+    if fault.kind == "unknown_error":
+        return dialect.error(status or dialect.unknown_status, fault.error or UNKNOWN_ERROR)
+    if fault.kind == "no_data":
+        # LinkUp's reference page shows this success answer, without `data`.
+        return Answer(200, {"status": "success", "message": "Message sent successfully"})
+    if fault.kind == "unreadable_success":
+        return raw_answer(200, "OK", "text/plain; charset=utf-8")
+    # "status" (slow, drop and outx_task always go through, to `with_fault`)
+    status = status or 500
+    return dialect.error(status, fault.error or _DEFAULT_ERRORS.get(status, "Error"))
 
+
+UNKNOWN_ERROR = "Unexpected condition E7731 while processing the request"
 
 _DEFAULT_ERRORS = {
     400: "Bad request",
@@ -88,16 +125,32 @@ _DEFAULT_ERRORS = {
     504: "Gateway timeout",
 }
 
+# nginx's wording, the usual gateway in front of an API.
+_GATEWAY_REASONS = {
+    502: "Bad Gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway Time-out",
+}
 
-def required_strings(body: Any, *names: str) -> str | None:
-    """The first of `names` missing from `body` or not a non-empty string."""
-    if not isinstance(body, dict):
-        return names[0]
-    for name in names:
-        value = body.get(name)
-        if not isinstance(value, str) or not value.strip():
-            return name
-    return None
+
+def gateway_page(status: int) -> Answer:
+    """The HTML error page a gateway in front of the provider answers with."""
+    try:
+        reason = _GATEWAY_REASONS.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    title = f"{status} {reason}"
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return raw_answer(status, page, "text/html")
+
+
+def lacks(body: Any, name: str) -> bool:
+    """Whether `body` is not a JSON object holding `name` as a non-empty string."""
+    return not isinstance(body, dict) or not isinstance(body.get(name), str) or not body[name]
 
 
 def fake_id(seed: str) -> str:

@@ -1,4 +1,5 @@
-"""The sandbox's LinkUp: `POST /v1/messages/send-message`, errors mostly as HTTP 200."""
+"""The sandbox's LinkUp: `POST /v1/messages/send-message`. Its errors are the four the docs
+list, each as HTTP 200 with `"status": "error"`; anything the docs leave open is accepted."""
 
 from __future__ import annotations
 
@@ -13,19 +14,26 @@ from worker.sandbox.dialect import (
     Dialect,
     fake_id,
     fake_member_id,
-    required_strings,
+    lacks,
     run_send,
 )
 from worker.sandbox.faults import Fault
 from worker.sandbox.state import SandboxState, fingerprint
 
 SEND_PATH = "/v1/messages/send-message"
-COUNTRIES = frozenset({"US", "UK", "FR", "DE", "NL", "IT", "IL", "CA", "BR", "ES", "IN"})
-_PROFILE = re.compile(
-    r"^(https?://([a-z]{2,3}\.|www\.)?linkedin\.com/in/[^/?#\s]+/?"
-    r"|(urn:li:fsd_profile:)?AC[A-Za-z0-9_-]{10,})$"
+# Which profile strings are an "Invalid profile URL format" the docs do not say: the sandbox
+# refuses only what is plainly neither a LinkedIn profile URL nor a member id. Profile names may
+# be percent-encoded or non-ASCII, and hosts any case.
+_PROFILE_URL = re.compile(
+    r"^https?://([a-z]{2,3}\.|www\.)?linkedin\.com/in/[^/?#\s]+/?([?#]\S*)?$", re.IGNORECASE
 )
-_MEDIA_EXTENSIONS = (".png", ".mp4", ".jpeg", ".jpg", ".pdf")
+_MEMBER_ID = re.compile(r"^(urn:li:fsd_profile:)?AC[A-Za-z0-9_-]{10,}$")
+
+# The errors the docs list, in their words.
+INVALID_PROFILE = "Invalid profile URL format"
+INVALID_MEDIA_FILE = "Invalid media_file format or base64 encoding"
+NETWORK_OR_PERMISSION = "Network or permission errors"
+RATE_LIMITED = "Rate limiting from LinkedIn"
 
 
 def _error(status: int, message: str) -> Answer:
@@ -33,40 +41,31 @@ def _error(status: int, message: str) -> Answer:
 
 
 def _rate_limited(fault: Fault) -> Answer:
-    answer = _error(200 if fault.form == "http_200" else 429, "Rate limiting from LinkedIn")
+    answer = _error(200 if fault.form == "http_200" else 429, RATE_LIMITED)
     if fault.retry_after_s is not None and fault.form == "http_429":
         answer.headers["Retry-After"] = str(int(fault.retry_after_s))
     return answer
 
 
-DIALECT = Dialect("linkup", _error, _rate_limited)
+DIALECT = Dialect("linkup", _error, _rate_limited, unknown_status=200)
 
 
 def send_message(state: SandboxState, call: Call) -> Answer:
-    if not call.headers.get("x-api-key"):
-        return _error(401, "Missing API key")
-    missing = required_strings(call.body, "linkedin_url", "message_text", "login_token")
-    if missing is not None:
-        return _error(400, f"'{missing}' is required")
+    refused = _refuse_unusable(call)
+    if refused is not None:
+        return refused
     body = call.body
     sender = fingerprint(body["login_token"])
 
     def validate() -> Answer | None:
-        # LinkUp's documented errors come back with HTTP 200 and "status": "error".
-        if not _PROFILE.match(body["linkedin_url"]):
-            return _error(200, "Invalid profile URL format")
-        country = body.get("country", "FR")
-        if country not in COUNTRIES:
-            return _error(200, f"Invalid country: {country}")
-        link = body.get("media_link")
-        if link is not None and not str(link).lower().split("?")[0].endswith(_MEDIA_EXTENSIONS):
-            return _error(200, "Invalid media_link: use a .png, .mp4, .jpeg or .pdf link")
-        if (
-            link is None
-            and body.get("media_file") is not None
-            and not _is_base64(body["media_file"])
-        ):
-            return _error(200, "Invalid media_file format or base64 encoding")
+        # An unlisted country or a media_link of another extension: the docs list no error for
+        # either, so the sandbox sends (a fault can say otherwise).
+        if not is_profile(body["linkedin_url"]):
+            return _error(200, INVALID_PROFILE)
+        # media_link has priority: with one, media_file is not looked at.
+        media_file = None if body.get("media_link") else body.get("media_file")
+        if media_file is not None and not _is_base64(media_file):
+            return _error(200, INVALID_MEDIA_FILE)
         return None
 
     def accept(_: Fault | None) -> Answer:
@@ -95,6 +94,26 @@ def send_message(state: SandboxState, call: Call) -> Answer:
         )
 
     return run_send(state, call, DIALECT, sender, validate=validate, accept=accept)
+
+
+def _refuse_unusable(call: Call) -> Answer | None:
+    """A request the sandbox cannot send at all (before it counts as a send), answered in the
+    documented error shape: no credentials is a permission error, no recipient an invalid
+    profile URL."""
+    if not call.headers.get("x-api-key"):
+        return _error(200, NETWORK_OR_PERMISSION)
+    if lacks(call.body, "login_token"):
+        return _error(200, NETWORK_OR_PERMISSION)
+    if lacks(call.body, "linkedin_url"):
+        return _error(200, INVALID_PROFILE)
+    if lacks(call.body, "message_text"):
+        # The docs list no error for it; their shape, with the field named.
+        return _error(200, "message_text is required")
+    return None
+
+
+def is_profile(value: str) -> bool:
+    return bool(_PROFILE_URL.match(value) or _MEMBER_ID.match(value))
 
 
 def _is_base64(value: object) -> bool:

@@ -1,12 +1,18 @@
 """The sandbox's OutX: `POST /linkedin-agent/send-message` creates a task, and
-`GET /linkedin-agent/get-task-status` reports it: pending, processing, then completed or failed."""
+`GET /linkedin-agent/get-task-status` reports it: `pending` (task_output null), then `completed`
+with task_output `{"sent": true}`, or `{"sent": false}` for a task a fault fails.
+
+Errors are the documented ones, in their words: the send-message page's table (the seed) and the
+Get Task Status page's (https://docs.outx.ai/linkedin-api/get-task-status: 400 "Missing or
+invalid 'api_agent_task_id'", 404 "Agent task not found" for another team's or no task).
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from worker.sandbox.dialect import Answer, Call, Dialect, fault_answer, run_send
+from worker.sandbox.dialect import Answer, Call, Dialect, fault_answer, run_send, with_fault
 from worker.sandbox.faults import Fault
 from worker.sandbox.state import SandboxState, Task, fingerprint
 
@@ -16,7 +22,8 @@ MAX_MESSAGE_CHARS = 10_000
 
 
 def _error(status: int, message: str) -> Answer:
-    return Answer(status, {"success": False, "error": message})
+    # OutX's errors page shows error bodies as {"error": "..."}.
+    return Answer(status, {"error": message})
 
 
 def _rate_limited(fault: Fault) -> Answer:
@@ -26,7 +33,7 @@ def _rate_limited(fault: Fault) -> Answer:
     return answer
 
 
-DIALECT = Dialect("outx", _error, _rate_limited)
+DIALECT = Dialect("outx", _error, _rate_limited, unknown_status=400)
 
 
 def send_message(state: SandboxState, call: Call) -> Answer:
@@ -55,10 +62,10 @@ def send_message(state: SandboxState, call: Call) -> Answer:
             recipient=body["recipient_urn"],
             text=body["message"],
         )
+        # Any string is taken (the 400 is for one missing or not a string); how a task for a
+        # recipient that is no person URN or no connection ends, the docs do not show: an
+        # `outx_task` fault says.
         task = state.create_task(message, fault)
-        if not task.recipient_urn.startswith("urn:li:person:"):
-            # OutX takes any string here; LinkedIn then fails the task.
-            task.result, task.error = "fail", "Invalid recipient URN"
         return Answer(
             200,
             {
@@ -77,33 +84,29 @@ def get_task_status(state: SandboxState, call: Call) -> Answer:
         return _error(401, "Missing API Key")
     sender = fingerprint(key)
     fault = state.take_fault("outx", STATUS_PATH, sender)
-    if fault is not None:
+    if fault is not None and not fault.delivers:
         return fault_answer(fault, DIALECT)
+    return with_fault(fault, DIALECT, _task_status(state, call, sender))
+
+
+def _task_status(state: SandboxState, call: Call, sender: str) -> Answer:
     task_id = call.query.get("api_agent_task_id")
     if not task_id:
-        return _error(400, "Missing 'api_agent_task_id'")
+        return _error(400, "Missing or invalid 'api_agent_task_id'")
     task = state.tasks.get(task_id)
     if task is None or task.sender != sender:
-        return _error(404, "Task not found")
+        return _error(404, "Agent task not found")
     return Answer(200, {"success": True, "data": task_view(task, time.time())})
 
 
 def task_view(task: Task, now: float) -> dict[str, Any]:
-    status = task.status_at(now)
-    output: dict[str, Any] | None = None
-    if status == "completed":
-        output = {"sent": task.result == "complete"}
-        if task.result == "complete_unsent":
-            output["error"] = task.error or "Recipient is not a 1st-degree connection"
-    elif status == "failed":
-        output = {"sent": False, "error": task.error or "Failed to send message"}
     return {
         "id": task.id,
-        "status": status,
+        "status": task.status_at(now),
         "task_input": {
             "task_type": "agent_send_message",
             "recipient_urn": task.recipient_urn,
             "message": task.text,
         },
-        "task_output": output,
+        "task_output": task.output_at(now),
     }

@@ -1,7 +1,12 @@
 """The sandbox's HTTP server: the five provider paths plus a control API under `/_sandbox/`.
 
+Unless a fault rule says otherwise, the provider paths answer only as the providers' docs do
+(see `linkup`, `connectsafely` and `outx`); every undocumented answer is a named fault
+(see `faults`), switched on through the control API:
+
 GET    /_sandbox/health                    {"ok": true}
-GET    /_sandbox/messages                  every delivered message (OutX: with task status)
+GET    /_sandbox/messages                  every delivered message; an OutX one has the status
+                                           its task gives it: pending, sent or failed
 GET    /_sandbox/requests                  every send request, with the gap since the last
 GET    /_sandbox/violations                send requests closer than `min_gap_s`
 GET|PUT /_sandbox/config                   {"min_gap_s": …, "outx_complete_after_s": …}
@@ -29,8 +34,8 @@ Route = Callable[[SandboxState, Call], Answer]
 
 PROVIDER_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", linkup.SEND_PATH): linkup.send_message,
-    ("POST", connectsafely.MESSAGING_PATH): connectsafely.messaging_send,
-    ("POST", connectsafely.CONVERSATIONS_PATH): connectsafely.conversations_send,
+    ("POST", connectsafely.MESSAGING_PATH): connectsafely.send_message,
+    ("POST", connectsafely.CONVERSATIONS_PATH): connectsafely.send_message,
     ("POST", outx.SEND_PATH): outx.send_message,
     ("GET", outx.STATUS_PATH): outx.get_task_status,
 }
@@ -162,10 +167,16 @@ class _Handler(BaseHTTPRequestHandler):
             return Answer(500, {"error": f"sandbox failure: {type(exc).__name__}: {exc}"})
 
     def _write(self, answer: Answer) -> None:
-        payload = json.dumps(answer.body).encode()
+        if answer.raw is not None:
+            payload = answer.raw.encode()
+        else:
+            payload = json.dumps(answer.body).encode()
+        # A fault rule's own Content-Type header wins over the answer's.
+        own_type = any(name.lower() == "content-type" for name in answer.headers)
         try:
             self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
+            if not own_type:
+                self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(payload)))
             for name, value in answer.headers.items():
                 self.send_header(name, value)

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from worker.sandbox.faults import Fault
+from worker.sandbox.faults import Fault, TaskResult
 
 
 def fingerprint(secret: str) -> str:
@@ -38,7 +38,11 @@ class Message:
 
 @dataclass
 class Task:
-    """An OutX task: what it was asked, and how and when it ends."""
+    """An OutX task: what it was asked, and how and when it ends.
+
+    Documented: `pending` until it is done, then `completed` with `task_output` `{"sent": …}`
+    (null before). The other words a task may pass through or end on come from a fault rule.
+    """
 
     id: str
     sender: str
@@ -46,17 +50,37 @@ class Task:
     recipient_urn: str
     text: str
     created_at: float
-    result: str = "complete"
+    result: TaskResult = "complete"
     after_s: float = 0.0
     error: str | None = None
+    statuses: tuple[str, ...] = ("pending",)
+    final_status: str = "completed"
+
+    def finished(self, now: float) -> bool:
+        return self.result != "pending" and now - self.created_at >= self.after_s
 
     def status_at(self, now: float) -> str:
-        elapsed = now - self.created_at
-        if self.result == "pending" or elapsed < self.after_s / 2:
+        if self.finished(now):
+            return self.final_status
+        if self.after_s <= 0:  # a task that never finishes, with no time to spread words over
+            return self.statuses[-1]
+        elapsed = max(0.0, now - self.created_at)
+        step = int(elapsed / self.after_s * len(self.statuses))
+        return self.statuses[min(step, len(self.statuses) - 1)]
+
+    def output_at(self, now: float) -> dict[str, Any] | None:
+        if not self.finished(now):
+            return None
+        output: dict[str, Any] = {"sent": self.result == "complete"}
+        if self.error is not None:  # the docs never show one: only a rule that asks adds it
+            output["error"] = self.error
+        return output
+
+    def message_status_at(self, now: float) -> str:
+        """What `/_sandbox/messages` says of the task's message: pending, sent or failed."""
+        if not self.finished(now):
             return "pending"
-        if elapsed < self.after_s:
-            return "processing"
-        return "failed" if self.result == "fail" else "completed"
+        return "sent" if self.result == "complete" else "failed"
 
 
 @dataclass
@@ -127,6 +151,8 @@ class SandboxState:
         )
         if fault is not None and fault.kind == "outx_task":
             task.result, task.after_s, task.error = fault.result, fault.after_s, fault.error
+            task.statuses = tuple(fault.statuses or task.statuses)
+            task.final_status = fault.final_status or task.final_status
         message.task_id = task.id
         message.status = "pending"
         with self.lock:
@@ -138,7 +164,7 @@ class SandboxState:
         with self.lock:
             for message in self.messages:
                 if message.task_id is not None:
-                    message.status = _message_status(self.tasks[message.task_id], now)
+                    message.status = self.tasks[message.task_id].message_status_at(now)
             return [asdict(m) for m in self.messages]
 
     def reset(self) -> None:
@@ -150,10 +176,3 @@ class SandboxState:
             self.tasks.clear()
             self.faults.clear()
             self.last_send_at.clear()
-
-
-def _message_status(task: Task, now: float) -> str:
-    status = task.status_at(now)
-    if status != "completed":
-        return "failed" if status == "failed" else "pending"
-    return "sent" if task.result == "complete" else "failed"
