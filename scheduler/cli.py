@@ -24,6 +24,7 @@ from scheduler.demo import run_demo
 from scheduler.operations import (
     account_summaries,
     delivery_view,
+    pause_account,
     resume_account,
     retry_delivery,
 )
@@ -150,6 +151,18 @@ def accounts_resume(name: str) -> None:
     """Let a paused account send again (after fixing its credentials, say)."""
     resume_account(get_runtime(), name)
     typer.echo(f"account {name} resumed")
+
+
+@accounts_app.command("pause")
+def accounts_pause(
+    name: str,
+    reason: Annotated[
+        str, typer.Option(help="Shown in `outreach accounts` until resumed.")
+    ] = "paused by an operator",
+) -> None:
+    """Stop an account sending until `outreach accounts resume NAME`; nothing queued is lost."""
+    pause_account(get_runtime(), name, reason)
+    typer.echo(f"account {name} paused until resumed ({reason})")
 
 
 MetricsPort = Annotated[

@@ -107,5 +107,11 @@ def resume_account(runtime: Runtime, name: str) -> None:
     runtime.pacer.resume(name, datetime.now(UTC).timestamp())
 
 
+def pause_account(runtime: Runtime, name: str, reason: str) -> None:
+    """Stop `name` sending until it is resumed; a send already under way finishes."""
+    runtime.accounts[name]  # an unknown name is an error naming the known ones
+    runtime.pacer.pause(name, None, reason)
+
+
 def _time(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)

@@ -4,7 +4,8 @@ all of these from it.
     outreach:accounts          ZSET account -> earliest time it may have something to release
     outreach:queue:<account>   ZSET delivery id -> due time (the account's queue)
     outreach:pace:<account>    HASH inflight, inflight_since, inflight_due, next_at,
-                                    paused_until, pause_reason, gap_bag
+                                    paused_until, pause_reason, gap_bag,
+                                    breaker_failures, breaker_trips
     outreach:inflight          ZSET account -> when its in-flight delivery was released
     outreach:checks            ZSET delivery id -> when to check its OutX task (a lease)
     outreach:wake              pub/sub channel: something may have become due sooner

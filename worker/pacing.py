@@ -15,7 +15,7 @@ from typing import NamedTuple
 import redis
 
 from worker import keys
-from worker.policy import draw_gap
+from worker.policy import Breaker, BreakerStep, draw_gap
 
 PAUSED_FOREVER = 1e12  # a pause "until resumed": an epoch time no clock will reach
 
@@ -115,10 +115,11 @@ class Pacer:
         requeue_at: float | None = None,
         paused_until: float | None = None,
         pause_reason: str = "",
+        breaker: BreakerStep = "",
     ) -> bool:
         """Release the account's in-flight slot; its next send may start a gap drawn from
-        `window_s` after `now` (no gap when None: nothing was sent). False, and nothing
-        changed, when `delivery_id` was not the one in flight."""
+        `window_s` after `now` (no gap when None: nothing was sent), and step its breaker.
+        False, and nothing changed, when `delivery_id` was not the one in flight."""
         raw_bag = self.redis.hget(keys.pace(account), "gap_bag")
         bag = _text(raw_bag) if raw_bag else ""
         gap_s, rest = (0.0, bag) if window_s is None else draw_gap(*window_s, bag, self.rng)
@@ -135,6 +136,7 @@ class Pacer:
                     now,
                     rest,
                     keys.WAKE,
+                    breaker,
                 ],
             )
         )
@@ -160,8 +162,24 @@ class Pacer:
         self.redis.zadd(keys.ACCOUNTS, {account: paused_until})
 
     def resume(self, account: str, now: float) -> None:
-        self.redis.hset(keys.pace(account), mapping={"paused_until": 0, "pause_reason": ""})
+        """Lift any pause; an operator's word also clears the breaker's run."""
+        self.redis.hset(
+            keys.pace(account),
+            mapping={
+                "paused_until": 0,
+                "pause_reason": "",
+                "breaker_failures": 0,
+                "breaker_trips": 0,
+            },
+        )
         self.redis.zadd(keys.ACCOUNTS, {account: now})
+
+    def breaker(self, account: str) -> Breaker:
+        """The account's run of sends that ended in unrecognised errors."""
+        failures, trips = self.redis.hmget(
+            keys.pace(account), ["breaker_failures", "breaker_trips"]
+        )
+        return Breaker(int(failures or 0), int(trips or 0))
 
     def restore_pacing(self, account: str, next_at: float) -> None:
         """After a Redis loss: the account may not send before `next_at`."""

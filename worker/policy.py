@@ -4,9 +4,9 @@ does to a delivery and its account. No I/O, `now` and the random source passed i
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from worker.models import Delivery, Status
 from worker.providers.outcomes import (
@@ -35,6 +35,18 @@ class Policy:
     check_first_s: float = 5.0
     check_max_s: float = 300.0
     confirm_within_s: float = 24 * 3600.0
+    breaker_failures: int = 3  # sends in a row ending in unrecognised errors, then a pause
+
+
+@dataclass(frozen=True)
+class Breaker:
+    """An account's run of sends that ended in errors no documentation explains."""
+
+    failures: int = 0  # in a row, before this send
+    trips: int = 0  # pauses the run has caused; each doubles the last
+
+
+BreakerStep = Literal["", "reset", "count", "trip"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class Decision:
     pause_until: datetime | None = None
     pause_forever: bool = False  # until an operator resumes the account
     pause_reason: str = ""
+    breaker: BreakerStep = ""  # what the send does to its account's breaker
 
 
 GAP_STRATA = 4
@@ -77,10 +90,64 @@ def backoff_s(n: int, base_s: float, cap_s: float, rng: random.Random) -> float:
     return min(cap_s, delay * rng.uniform(1.0, 1.25))
 
 
+def counts_toward_breaker(outcome: SendOutcome) -> bool:
+    """An answer that says nothing we recognise about the recipient or the message: a new
+    wording of a limit, an outage, a gateway. A run of them pauses the account."""
+    if isinstance(outcome, Rejected):
+        return not outcome.recognised and not outcome.account_level
+    return isinstance(outcome, Transient | Unknown)
+
+
 def decide_send(
+    outcome: SendOutcome,
+    delivery: Delivery,
+    policy: Policy,
+    now: datetime,
+    rng: random.Random,
+    *,
+    breaker: Breaker | None = None,
+) -> Decision:
+    """What a send's outcome does; `delivery` is as claimed (attempts counts this one), and
+    `breaker` is its account's run of unrecognised errors before this send."""
+    decision = _decide_outcome(outcome, delivery, policy, now, rng)
+    if not counts_toward_breaker(outcome):
+        return replace(decision, breaker="reset")
+    run = breaker or Breaker()
+    if run.failures + 1 < policy.breaker_failures:
+        return replace(decision, breaker="count")
+    pause_s = backoff_s(
+        run.trips + 1, policy.rate_limit_pause_s, policy.rate_limit_pause_max_s, rng
+    )
+    return _trip(decision, delivery, now + timedelta(seconds=pause_s), run)
+
+
+def _trip(decision: Decision, delivery: Delivery, until: datetime, run: Breaker) -> Decision:
+    """Pause the account; a message that cannot have been sent keeps its place at the head."""
+    error = decision.changes.get("error")
+    reason = (
+        f"breaker: {run.failures + 1} sends in a row ended in errors outreach does not"
+        f" recognise; last: {error}"
+    )
+    tripped = replace(
+        decision,
+        breaker="trip",
+        pause_until=until,
+        pause_reason=reason,
+    )
+    if decision.status == Status.UNKNOWN:
+        return tripped  # it may have been sent: never back in the queue
+    return replace(
+        tripped,
+        event="delivery_held_by_breaker",
+        status=Status.QUEUED,
+        changes={"error": error},
+        requeue_at=delivery.due_at,
+    )
+
+
+def _decide_outcome(
     outcome: SendOutcome, delivery: Delivery, policy: Policy, now: datetime, rng: random.Random
 ) -> Decision:
-    """What a send's outcome does; `delivery` is as claimed (attempts counts this one)."""
     match outcome:
         case Sent():
             return Decision("delivery_sent", Status.SENT, _sent_fields(outcome, now))
@@ -162,8 +229,11 @@ def decide_check(
         case Unknown(reason=reason):
             return Decision("delivery_unknown", Status.UNKNOWN, {"error": reason})
     if delivery.confirm_by is not None and now >= delivery.confirm_by:
+        last = f"; last answer: {_check_answer(outcome)}"
         return Decision(
-            "delivery_unknown", Status.UNKNOWN, {"error": "OutX did not confirm the task in time"}
+            "delivery_unknown",
+            Status.UNKNOWN,
+            {"error": f"OutX did not confirm the task by its deadline{last}"},
         )
     check_at = now + timedelta(seconds=next_check_s(delivery, policy, now))
     decision = Decision(
@@ -180,6 +250,12 @@ def decide_check(
         )
     assert isinstance(outcome, Pending | Transient | RateLimited)
     return decision
+
+
+def _check_answer(outcome: TaskOutcome) -> str:
+    if isinstance(outcome, Pending):
+        return f"status {outcome.status!r}"
+    return getattr(outcome, "reason", type(outcome).__name__)
 
 
 def next_check_s(delivery: Delivery, policy: Policy, now: datetime) -> float:

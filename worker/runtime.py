@@ -44,6 +44,7 @@ def policy_from(settings: Settings) -> Policy:
         rate_limit_pause_s=settings.rate_limit_pause_seconds,
         rate_limit_pause_max_s=settings.rate_limit_pause_max_seconds,
         max_rate_limits=settings.max_rate_limits,
+        breaker_failures=settings.breaker_failures,
         check_first_s=settings.outx_poll_seconds,
         check_max_s=settings.outx_poll_max_seconds,
         confirm_within_s=settings.outx_confirm_timeout_seconds,

@@ -16,7 +16,7 @@ from worker.logs import get_logger
 from worker.metrics import ACCOUNT_PAUSES, ATTEMPTS, PROVIDER_LATENCY, SENDS
 from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.pacing import PAUSED_FOREVER
-from worker.policy import Decision, decide_check, decide_send
+from worker.policy import Decision, counts_toward_breaker, decide_check, decide_send
 from worker.providers import build_provider
 from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
 from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
@@ -74,7 +74,11 @@ class SendService:
             with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
                 log.info("delivery_sending")
                 outcome, answered_at = self._call_provider(claimed)
-                decision = decide_send(outcome, claimed, rt.policy, answered_at, self.rng)
+                # Only a failure needs the account's run so far; a success just resets it.
+                run = rt.pacer.breaker(claimed.account) if counts_toward_breaker(outcome) else None
+                decision = decide_send(
+                    outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
+                )
                 self._apply(claimed, Status.SENDING, decision, answered_at)
 
     def check(self, delivery_id: int) -> None:
@@ -209,7 +213,13 @@ class SendService:
         elif decision.pause_until is not None:
             paused_until = decision.pause_until.timestamp()
         if paused_until is not None:
-            cause = "account_refused" if decision.pause_forever else "rate_limited"
+            cause = (
+                "breaker"
+                if decision.breaker == "trip"
+                else "account_refused"
+                if decision.pause_forever
+                else "rate_limited"
+            )
             ACCOUNT_PAUSES.labels(delivery.account, cause).inc()
             log.warning(
                 "account_paused",
@@ -229,6 +239,7 @@ class SendService:
                 requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
                 paused_until=paused_until,
                 pause_reason=decision.pause_reason,
+                breaker=decision.breaker,
             )
         elif paused_until is not None:
             rt.pacer.pause(delivery.account, paused_until, decision.pause_reason)

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     rate_limit_pause_seconds: float = Field(default=300.0, gt=0, description="First pause.")
     rate_limit_pause_max_seconds: float = Field(default=14400.0, gt=0)
     max_rate_limits: int = Field(default=5, ge=0, description="Then the delivery fails.")
+    breaker_failures: int = Field(
+        default=3,
+        ge=1,
+        description="Sends in a row ending in unrecognised errors, then the account pauses.",
+    )
     retry_base_seconds: float = Field(default=30.0, ge=0, description="First transient retry.")
     retry_max_seconds: float = Field(default=1800.0, ge=0)
     max_attempts: int = Field(default=5, ge=1, description="Transient failures, then failed.")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,38 +15,10 @@ from scheduler.producer import enqueue_message
 from tests.cluster import Cluster, gaps_by_sender
 from worker.models import Status
 from worker.sandbox.control import SandboxClient, sender_of
-from worker.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.slow
 
 FIVE = {"ann": "linkup", "ben": "linkup", "cat": "linkup", "dan": "connectsafely", "eve": "outx"}
-
-
-@pytest.fixture
-def make_cluster(
-    tmp_path: Path,
-    redis_url: str,
-    database_url: str,
-    sandbox_server: Sandbox,
-    sandbox: SandboxClient,
-) -> Iterator[object]:
-    clusters: list[Cluster] = []
-
-    def build(accounts: dict[str, str], **settings: object) -> Cluster:
-        cluster = Cluster(
-            tmp_path,
-            redis_url=redis_url,
-            database_url=database_url,
-            sandbox_url=sandbox_server.url,
-            accounts=accounts,
-            **settings,
-        )
-        clusters.append(cluster)
-        return cluster
-
-    yield build
-    for cluster in clusters:
-        cluster.stop()
 
 
 def _recipient(account: str, provider: str, i: int) -> str:

@@ -10,7 +10,15 @@ import pytest
 
 from tests.fakes import FIXED_NOW
 from worker.models import Delivery, Status
-from worker.policy import Decision, Policy, backoff_s, decide_check, decide_send, draw_gap
+from worker.policy import (
+    Breaker,
+    Decision,
+    Policy,
+    backoff_s,
+    decide_check,
+    decide_send,
+    draw_gap,
+)
 from worker.providers.outcomes import (
     Accepted,
     Pending,
@@ -23,7 +31,9 @@ from worker.providers.outcomes import (
     Unknown,
 )
 
-POLICY = Policy(max_attempts=3, max_rate_limits=2, rate_limit_pause_s=300, check_first_s=5)
+POLICY = Policy(
+    max_attempts=3, max_rate_limits=2, rate_limit_pause_s=300, check_first_s=5, breaker_failures=3
+)
 DUE = FIXED_NOW - timedelta(minutes=10)
 LATER = FIXED_NOW + timedelta(minutes=30)
 
@@ -38,8 +48,10 @@ def _delivery(**fields: object) -> Delivery:
     return Delivery(**values)
 
 
-def _send(outcome: SendOutcome, **fields: object) -> Decision:
-    return decide_send(outcome, _delivery(**fields), POLICY, FIXED_NOW, random.Random(1))
+def _send(outcome: SendOutcome, breaker: Breaker | None = None, **fields: object) -> Decision:
+    return decide_send(
+        outcome, _delivery(**fields), POLICY, FIXED_NOW, random.Random(1), breaker=breaker
+    )
 
 
 def test_sent_records_the_provider_ids() -> None:
@@ -106,6 +118,53 @@ def test_unknown_is_never_retried() -> None:
     assert (d.status, d.requeue_at) == (Status.UNKNOWN, None)
 
 
+UNRECOGNISED = Rejected("E7731", recognised=False)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "step"),
+    [
+        (Sent(), "reset"),
+        (Accepted("t"), "reset"),
+        (RateLimited("slow down"), "reset"),
+        (Rejected("Invalid profile URL format"), "reset"),
+        (Rejected("Invalid API Key", account_level=True), "reset"),
+        (UNRECOGNISED, "count"),
+        (Transient("refused"), "count"),
+        (Unknown("504"), "count"),
+    ],
+)
+def test_the_breaker_counts_only_what_no_documentation_explains(
+    outcome: SendOutcome, step: str
+) -> None:
+    assert _send(outcome, Breaker(failures=1)).breaker == step
+
+
+def test_unrecognised_errors_fail_their_message_until_the_breaker_trips() -> None:
+    d = _send(UNRECOGNISED, Breaker(failures=1))
+    assert (d.status, d.pause_until, d.breaker) == (Status.FAILED, None, "count")
+
+
+def test_the_breaker_trips_on_the_nth_keeping_that_message_at_the_head() -> None:
+    d = _send(UNRECOGNISED, Breaker(failures=2))
+    assert (d.status, d.breaker, d.requeue_at) == (Status.QUEUED, "trip", DUE)
+    assert d.pause_until is not None and 300 <= (d.pause_until - FIXED_NOW).total_seconds() <= 375
+    assert not d.pause_forever
+    assert d.pause_reason.startswith("breaker: 3 sends in a row") and "E7731" in d.pause_reason
+
+
+def test_a_tripped_breaker_trips_again_at_once_with_a_doubled_pause() -> None:
+    d = _send(Transient("refused"), Breaker(failures=3, trips=1))
+    assert (d.status, d.breaker, d.requeue_at) == (Status.QUEUED, "trip", DUE)
+    assert d.pause_until is not None and 600 <= (d.pause_until - FIXED_NOW).total_seconds() <= 750
+
+
+def test_an_unknown_that_trips_the_breaker_stays_unknown() -> None:
+    d = _send(Unknown("504 Gateway Time-out"), Breaker(failures=2))
+    assert (d.status, d.breaker, d.requeue_at) == (Status.UNKNOWN, "trip", None)
+    assert d.pause_until is not None
+
+
 CONFIRMING = {"status": Status.CONFIRMING, "task_id": "t", "confirm_by": LATER}
 
 
@@ -126,9 +185,11 @@ def test_task_checks(outcome: TaskOutcome, status: Status, checks_again: bool) -
     assert (d.check_at is not None) == checks_again
 
 
-def test_a_task_unconfirmed_by_its_deadline_ends_unknown() -> None:
+def test_a_task_unconfirmed_by_its_deadline_ends_unknown_with_its_last_status() -> None:
     late = _delivery(**{**CONFIRMING, "confirm_by": FIXED_NOW})
-    assert decide_check(Pending("pending"), late, POLICY, FIXED_NOW).status == Status.UNKNOWN
+    d = decide_check(Pending("in_review"), late, POLICY, FIXED_NOW)
+    assert d.status == Status.UNKNOWN
+    assert "last answer: status 'in_review'" in d.changes["error"]
 
 
 def test_an_account_problem_during_a_check_pauses_the_account_but_keeps_waiting() -> None:

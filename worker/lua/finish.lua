@@ -19,6 +19,9 @@
 -- ARGV[7]  now (epoch seconds)
 -- ARGV[8]  the account's gap bag after this draw (see worker.policy.draw_gap)
 -- ARGV[9]  channel to publish a wake-up on, for schedulers sleeping until the next due time
+-- ARGV[10] the send's step of the account's breaker (see worker.policy.decide_send):
+--          'reset' clears breaker_failures and breaker_trips, 'count' adds one failure,
+--          'trip' adds one failure and one trip, '' leaves them
 -- Returns  1, or 0 when the delivery was not the one in flight (nothing changed)
 
 if redis.call('HGET', KEYS[3], 'inflight') ~= ARGV[2] then
@@ -30,6 +33,14 @@ redis.call('HSET', KEYS[3], 'inflight', '', 'next_at', next_at, 'gap_bag', ARGV[
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[4] ~= '' then
   redis.call('ZADD', KEYS[4], tonumber(ARGV[4]), ARGV[2])
+end
+if ARGV[10] == 'reset' then
+  redis.call('HSET', KEYS[3], 'breaker_failures', 0, 'breaker_trips', 0)
+elseif ARGV[10] == 'count' or ARGV[10] == 'trip' then
+  redis.call('HINCRBY', KEYS[3], 'breaker_failures', 1)
+  if ARGV[10] == 'trip' then
+    redis.call('HINCRBY', KEYS[3], 'breaker_trips', 1)
+  end
 end
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[3], 'paused_until', ARGV[5], 'pause_reason', ARGV[6])

@@ -13,21 +13,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
 from worker.accounts import Account, ProviderName
 from worker.errors import Problem
-from worker.providers.http import Reply, error_text
-from worker.providers.outcomes import (
-    Failure,
-    RateLimited,
-    Rejected,
-    SendOutcome,
-    Transient,
-    Unknown,
-)
+from worker.providers.answers import Answer, outcome_for, status_row
+from worker.providers.http import Reply, error_text, exchange
+from worker.providers.outcomes import Failure, Rejected, SendOutcome
 from worker.providers.ratelimits import retry_at
 from worker.recipients import Recipient
 
@@ -77,10 +71,16 @@ class SendRequest:
 
 
 class Provider(ABC):
-    """A provider adapter: validation rules plus the send call."""
+    """A provider adapter: validation rules plus the send call.
+
+    An adapter names which row of the outcome table (`worker.providers.answers`) an answer
+    is, from what its documentation says; `classify` does the rest the same way for all.
+    """
 
     name: ClassVar[ProviderName]
     max_text_chars: ClassVar[int]
+    # Where the limit comes from, for the error message: the provider's docs or our own rule.
+    text_limit_source: ClassVar[str]
 
     def __init__(self, client: httpx.Client, base_url: str, clock: Clock = utc_now):
         self.client = client
@@ -96,6 +96,26 @@ class Provider(ABC):
     def send(self, account: Account, request: SendRequest) -> SendOutcome:
         """Make the provider call and say what it came to."""
 
+    @abstractmethod
+    def is_success(self, body: dict[str, Any]) -> bool:
+        """Whether a 2xx JSON body is in the documented success form."""
+
+    @abstractmethod
+    def success(self, body: dict[str, Any], reply: Reply, request: SendRequest) -> SendOutcome:
+        """The outcome of a documented success (Sent, or OutX's Accepted)."""
+
+    def is_error_form(self, body: dict[str, Any]) -> bool:
+        """Whether a 2xx JSON body is the provider's documented way of saying it failed."""
+        return False
+
+    def recognise_error(self, status: int, reason: str) -> Answer | None:
+        """The row of an error answer the provider's docs name; None when they name none."""
+        return None
+
+    def retry_hint(self, reply: Reply) -> datetime | None:
+        """When a rate-limited account may send again, if the answer says."""
+        return retry_at(reply.headers, self.clock())
+
     def refuse_invalid(self, request: SendRequest) -> Rejected | None:
         """A Rejected outcome, without any HTTP, for a request `check()` refuses."""
         problems = self.check(request)
@@ -103,22 +123,38 @@ class Provider(ABC):
             return None
         return Rejected("; ".join(str(p) for p in problems))
 
-    def classify_failure(self, reply: Reply, hold_until: object = None) -> Failure:
-        """The meaning of a non-success answer when the provider adds nothing specific."""
+    def post(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Reply | Failure:
+        """Send one request; a transport failure is already its table row's outcome."""
+        reply = exchange(self.client, "POST", self.base_url + path, headers=headers, json=body)
+        if isinstance(reply, Reply):
+            return reply
+        return outcome_for(Answer.NO_ANSWER if reply.written else Answer.NOT_SENT, reply.reason)
+
+    def classify(self, reply: Reply, request: SendRequest) -> SendOutcome:
+        answer = self.answer_of(reply)
+        if answer is Answer.SUCCESS:
+            return self.success(reply.body, reply, request)
+        return outcome_for(answer, error_text(reply), reply.status, self.retry_hint(reply))
+
+    def answer_of(self, reply: Reply) -> Answer:
+        """Which row of the outcome table `reply` is (the table's order is the rules' order)."""
+        by_status = status_row(reply.status)
+        if by_status is not None:
+            return by_status
+        if reply.body is None:
+            return Answer.NOT_JSON
+        body = reply.body if isinstance(reply.body, dict) else {}
+        if 200 <= reply.status < 300:
+            if self.is_success(body):
+                return Answer.SUCCESS
+            if not self.is_error_form(body):
+                return Answer.UNREADABLE_SUCCESS
+        if reply.status in (401, 402):
+            return Answer.CREDENTIALS
         reason = error_text(reply)
-        status = reply.status
-        if status == 429 or mentions_rate_limit(reason):
-            return RateLimited(reason, retry_at(reply.headers, self.clock(), hold_until), status)
-        if status in (401, 402, 403):
-            return Rejected(reason, account_level=True, http_status=status)
-        if status in (502, 503, 504):
-            return Transient(reason, status)
-        if status >= 500:
-            # The server failed while handling the request: it may have sent the message.
-            return Unknown(reason, status)
-        if 200 <= status < 300:
-            return Unknown(f"unreadable success answer: {reason}", status)
-        return Rejected(reason, http_status=status)
+        if mentions_rate_limit(reason):
+            return Answer.RATE_LIMIT_ERROR
+        return self.recognise_error(reply.status, reason) or Answer.UNRECOGNISED_ERROR
 
 
 def mentions_rate_limit(text: str) -> bool:
@@ -126,11 +162,11 @@ def mentions_rate_limit(text: str) -> bool:
     return "rate limit" in lowered or "too many requests" in lowered
 
 
-def check_text(text: str, max_chars: int) -> list[Problem]:
+def check_text(text: str, max_chars: int, source: str) -> list[Problem]:
     if not text.strip():
         return [Problem("text", "must not be empty or only whitespace")]
     if len(text) > max_chars:
-        return [Problem("text", f"is {len(text)} characters; the limit is {max_chars}")]
+        return [Problem("text", f"is {len(text)} characters; {source} is {max_chars}")]
     return []
 
 

@@ -1,19 +1,22 @@
 """ConnectSafely `POST /linkedin/messaging/send` and `POST /linkedin/conversations/send`.
 
-Auth is `Authorization: Bearer`. InMail goes through messaging/send (`messageType: "inmail"`
-with a subject); everything else through conversations/send, which ConnectSafely prefers for
-ordinary messages and which can reply into an existing `conversationUrn`.
+Auth is `Authorization: Bearer`. InMail goes through messaging/send (`messageType: "inmail"`,
+with a subject when given); everything else through conversations/send, which also serves Sales
+Navigator accounts and can reply into an existing `conversationUrn`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from worker.accounts import Account
 from worker.errors import Problem
+from worker.providers.answers import Answer
 from worker.providers.base import Provider, SendRequest, as_str, check_text
-from worker.providers.http import Reply, error_text, exchange
-from worker.providers.outcomes import Rejected, SendOutcome, Sent
+from worker.providers.http import Reply
+from worker.providers.outcomes import SendOutcome, Sent
+from worker.providers.ratelimits import retry_at
 from worker.recipients import Recipient
 
 MESSAGING_PATH = "/linkedin/messaging/send"
@@ -26,17 +29,21 @@ _NO_ATTACHMENTS = (
 
 class ConnectSafely(Provider):
     name = "connectsafely"
-    # ConnectSafely documents no limit; this is LinkedIn's own cap on a message.
     max_text_chars: ClassVar[int] = 8000
+    text_limit_source: ClassVar[str] = (
+        "outreach's own limit for ConnectSafely (LinkedIn's message cap; ConnectSafely"
+        " documents none)"
+    )
 
     @classmethod
     def check(cls, request: SendRequest) -> list[Problem]:
-        problems = check_text(request.text, cls.max_text_chars)
-        if request.inmail and not (request.subject and request.subject.strip()):
-            problems.append(Problem("subject", "an InMail needs a subject"))
+        problems = check_text(request.text, cls.max_text_chars, cls.text_limit_source)
         if request.inmail and request.conversation_urn:
             problems.append(
-                Problem("conversation_urn", "an InMail starts a conversation; it cannot reply")
+                Problem(
+                    "conversation_urn",
+                    "an InMail goes through messaging/send, which takes no conversation URN",
+                )
             )
         for field in ("media_link", "media_file"):
             if getattr(request, field) is not None:
@@ -48,35 +55,35 @@ class ConnectSafely(Provider):
         if refused is not None:
             return refused
         path, body = request_for(account, request)
-        reply = exchange(
-            self.client,
-            "POST",
-            self.base_url + path,
-            headers={"Authorization": f"Bearer {account.api_key.reveal()}"},
-            json=body,
-        )
+        headers = {"Authorization": f"Bearer {account.api_key.reveal()}"}
+        reply = self.post(path, headers, body)
         if not isinstance(reply, Reply):
             return reply
         return self.classify(reply, request)
 
-    def classify(self, reply: Reply, request: SendRequest) -> SendOutcome:
+    def is_success(self, body: dict[str, Any]) -> bool:
+        return body.get("success") is True
+
+    def success(self, body: dict[str, Any], reply: Reply, request: SendRequest) -> SendOutcome:
+        # `sentMessage` is documented only as an object: its ids are read if present.
+        sent_message = body.get("sentMessage")
+        details = sent_message if isinstance(sent_message, dict) else {}
+        return Sent(
+            message_urn=as_str(details.get("entityUrn")),
+            conversation_urn=as_str(details.get("conversationUrn")) or request.conversation_urn,
+            thread_id=as_str(body.get("threadId")),
+            recipient_urn=as_str(body.get("recipientProfileUrn")),
+            http_status=reply.status,
+        )
+
+    def recognise_error(self, status: int, reason: str) -> Answer | None:
+        # 404 "Account not found" is the one documented error about anything in particular;
+        # 400 "Bad request or send failed" could be the message, the recipient or a limit.
+        return Answer.ACCOUNT_ERROR if status == 404 else None
+
+    def retry_hint(self, reply: Reply) -> datetime | None:
         body = reply.body if isinstance(reply.body, dict) else {}
-        if 200 <= reply.status < 300 and body.get("success") is True:
-            sent_message = body.get("sentMessage")
-            details = sent_message if isinstance(sent_message, dict) else {}
-            return Sent(
-                message_urn=as_str(details.get("entityUrn")),
-                conversation_urn=as_str(details.get("conversationUrn")) or request.conversation_urn,
-                thread_id=as_str(body.get("threadId")),
-                recipient_urn=as_str(body.get("recipientProfileUrn")),
-                http_status=reply.status,
-            )
-        if 200 <= reply.status < 300 and body.get("success") is False:
-            return Rejected(error_text(reply), http_status=reply.status)
-        if reply.status == 404:
-            # The one documented 404 is "Account not found": the sender, not the message.
-            return Rejected(error_text(reply), account_level=True, http_status=404)
-        return self.classify_failure(reply, hold_until=body.get("holdUntil"))
+        return retry_at(reply.headers, self.clock(), body.get("holdUntil"))
 
 
 def request_for(account: Account, request: SendRequest) -> tuple[str, dict[str, Any]]:

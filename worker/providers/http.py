@@ -2,7 +2,8 @@
 
 httpx exceptions are translated here and nowhere else. The split that matters is whether the
 request can have been processed: a failed connect or an unfinished write cannot have sent a
-message (Transient); a read that fails after the request was written may have (Unknown).
+message; a read that fails after the request was written may have. `NoReply.written` says
+which, and the outcome table (`worker.providers.answers`) says what each means.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import httpx
 
-from worker.providers.outcomes import Transient, Unknown
 from worker.redaction import redact
 from worker.settings import Settings
 
@@ -39,6 +39,14 @@ class Reply:
     text: str
 
 
+@dataclass(frozen=True)
+class NoReply:
+    """No HTTP answer came; `written` is whether the request may have reached the provider."""
+
+    written: bool
+    reason: str
+
+
 def exchange(
     client: httpx.Client,
     method: str,
@@ -47,21 +55,16 @@ def exchange(
     headers: dict[str, str],
     json: dict[str, Any] | None = None,
     params: dict[str, str] | None = None,
-    idempotent: bool = False,
-) -> Reply | Transient | Unknown:
-    """Make one request; a transport failure comes back as Transient or Unknown, never raised.
-
-    `idempotent` requests (status checks) are Transient on any failure: repeating them sends
-    nothing.
-    """
+) -> Reply | NoReply:
+    """Make one request; a transport failure comes back as a NoReply, never raised."""
     try:
         response = client.request(method, url, headers=headers, json=json, params=params)
     except _NOT_WRITTEN as exc:
-        return Transient(f"request not sent: {_describe(exc)}")
+        return NoReply(written=False, reason=f"request not sent: {_describe(exc)}")
     except httpx.TransportError as exc:
-        if idempotent:
-            return Transient(f"no answer: {_describe(exc)}")
-        return Unknown(f"no answer after the request was sent: {_describe(exc)}")
+        return NoReply(
+            written=True, reason=f"no answer after the request was sent: {_describe(exc)}"
+        )
     try:
         body = response.json()
     except ValueError:

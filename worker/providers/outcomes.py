@@ -4,9 +4,12 @@ Sent         the message went out; provider ids kept
 Accepted     OutX took the send as a task; its status decides later
 Pending      (OutX status check) the task has not finished yet
 RateLimited  LinkedIn or the provider wants the *account* to slow down
-Rejected     permanent for this message; `account_level` when the account itself is unusable
-Transient    nothing was sent (connection refused, gateway 5xx): safe to try again
+Rejected     permanent for this message; `account_level` when the account itself is unusable,
+             `recognised=False` when no documentation names the error (the breaker counts it)
+Transient    nothing was sent (connection refused, a documented temporary error): may retry
 Unknown      the request may have been processed: never resend automatically
+
+`worker.providers.answers` is the table that says which answer becomes which.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class Rejected:
     reason: str
     account_level: bool = False  # bad credentials, missing account, OutX plugin inactive…
     http_status: int | None = None
+    recognised: bool = True  # False: an error no documentation names; it may be about the account
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,19 @@
 A send only creates a task (`Accepted`); the status check says later whether LinkedIn got the
 message. Auth is `x-api-key`. The recipient must be a person URN; OutX finds the conversation
 itself, so a conversation URN is not needed and not sent.
+
+The page documents two task statuses, `pending` and `completed` (with `task_output.sent`).
+Any other word means "not finished yet": the pipeline keeps checking until the confirmation
+deadline, and only that deadline ends a task it cannot read, as `unknown`.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from worker.accounts import Account
 from worker.errors import Problem
+from worker.providers.answers import Answer
 from worker.providers.base import Provider, SendRequest, as_str, check_text, unsupported
 from worker.providers.http import Reply, error_text, exchange
 from worker.providers.outcomes import (
@@ -28,18 +33,22 @@ from worker.recipients import Recipient
 SEND_PATH = "/linkedin-agent/send-message"
 STATUS_PATH = "/linkedin-agent/get-task-status"
 MAX_TEXT_CHARS = 10_000
-
-_WAITING = frozenset({"pending", "processing", "queued", "running", "in_progress"})
-_FAILED = frozenset({"failed", "error", "cancelled", "canceled"})
+# The documented 400s, all about the request's own fields.
+_INVALID_MESSAGE_ERRORS = (
+    "missing or invalid 'recipient_urn'",
+    "missing or invalid 'message'",
+    "message text is too long",
+)
 
 
 class OutX(Provider):
     name = "outx"
     max_text_chars: ClassVar[int] = MAX_TEXT_CHARS
+    text_limit_source: ClassVar[str] = "OutX's documented maximum"
 
     @classmethod
     def check(cls, request: SendRequest) -> list[Problem]:
-        problems = check_text(request.text, cls.max_text_chars)
+        problems = check_text(request.text, cls.max_text_chars, cls.text_limit_source)
         if person_urn(request.recipient) is None:
             problems.append(
                 Problem(
@@ -59,42 +68,45 @@ class OutX(Provider):
         refused = self.refuse_invalid(request)
         if refused is not None:
             return refused
-        reply = exchange(
-            self.client,
-            "POST",
-            self.base_url + SEND_PATH,
-            headers={"x-api-key": account.api_key.reveal()},
-            json={"recipient_urn": person_urn(request.recipient), "message": request.text},
-        )
+        body = {"recipient_urn": person_urn(request.recipient), "message": request.text}
+        reply = self.post(SEND_PATH, {"x-api-key": account.api_key.reveal()}, body)
         if not isinstance(reply, Reply):
             return reply
-        return self.classify_send(reply)
+        return self.classify(reply, request)
 
-    def classify_send(self, reply: Reply) -> SendOutcome:
-        body = reply.body if isinstance(reply.body, dict) else {}
-        if 200 <= reply.status < 300:
-            task_id = as_str(body.get("api_agent_task_id"))
-            if body.get("success") is True and task_id:
-                return Accepted(task_id, http_status=reply.status)
-            # We cannot poll without a task id, yet a task may exist.
-            return Unknown(f"no task id in the answer: {error_text(reply)}", reply.status)
-        if reply.status in (403, 404):
+    def is_success(self, body: dict[str, Any]) -> bool:
+        # Without a task id there is nothing to check, yet a task may exist: not a success.
+        return body.get("success") is True and as_str(body.get("api_agent_task_id")) is not None
+
+    def is_error_form(self, body: dict[str, Any]) -> bool:
+        # `success` is documented as "whether the task was created".
+        return body.get("success") is False
+
+    def success(self, body: dict[str, Any], reply: Reply, request: SendRequest) -> SendOutcome:
+        task_id = as_str(body.get("api_agent_task_id"))
+        assert task_id is not None  # is_success checked it
+        return Accepted(task_id, http_status=reply.status)
+
+    def recognise_error(self, status: int, reason: str) -> Answer | None:
+        if status in (403, 404):
             # 403 "Plugin installation required", 404 "No admin user found in the team".
-            return Rejected(error_text(reply), account_level=True, http_status=reply.status)
-        return self.classify_failure(reply)
+            return Answer.ACCOUNT_ERROR
+        if status == 400 and reason.lower().startswith(_INVALID_MESSAGE_ERRORS):
+            return Answer.INVALID_MESSAGE
+        return None
 
     def check_task(self, account: Account, task_id: str) -> TaskOutcome:
-        """Where task `task_id` stands; safe to repeat, so a lost answer is only Transient."""
+        """Where task `task_id` stands. Checking sends nothing, so any failure of the check
+        itself is only Transient: check again later."""
         reply = exchange(
             self.client,
             "GET",
             self.base_url + STATUS_PATH,
             headers={"x-api-key": account.api_key.reveal()},
             params={"api_agent_task_id": task_id},
-            idempotent=True,
         )
         if not isinstance(reply, Reply):
-            return reply
+            return Transient(f"status check failed: {reply.reason}")
         return self.classify_task(reply)
 
     def classify_task(self, reply: Reply) -> TaskOutcome:
@@ -102,34 +114,27 @@ class OutX(Provider):
         data = body.get("data")
         if 200 <= reply.status < 300 and isinstance(data, dict):
             return task_outcome(data, reply.status)
-        if reply.status == 404 and "admin" not in error_text(reply).lower():
-            return Unknown(f"task not found: {error_text(reply)}", 404)
-        if reply.status in (403, 404):
+        if reply.status in (401, 402):
+            # The key itself is refused: the account pauses, the task is checked again later.
             return Rejected(error_text(reply), account_level=True, http_status=reply.status)
-        if reply.status >= 500:
-            # A status check sends nothing, so any server failure is only a reason to ask again.
-            return Transient(error_text(reply), reply.status)
-        return self.classify_failure(reply)
+        return Transient(f"status check failed: {error_text(reply)}", reply.status)
 
 
-def task_outcome(data: dict[str, object], http_status: int) -> TaskOutcome:
+def task_outcome(data: dict[str, Any], http_status: int) -> TaskOutcome:
     """The meaning of a task's `data` object."""
-    status = str(data.get("status", "")).lower()
+    status = data.get("status")
+    if status != "completed":
+        return Pending(str(status), http_status)
     output = data.get("task_output")
     details = output if isinstance(output, dict) else {}
-    reason = as_str(details.get("error")) or as_str(details.get("message"))
-    if status in _WAITING:
-        return Pending(status, http_status)
-    if status == "completed":
-        sent = details.get("sent")
-        if sent is True:
-            return Sent(http_status=http_status)
-        if sent is False:
-            return Rejected(reason or "the task completed without sending", http_status=http_status)
-        return Unknown("the task completed without saying whether it sent", http_status)
-    if status in _FAILED:
-        return Rejected(reason or f"the task ended {status}", http_status=http_status)
-    return Unknown(f"unrecognised task status {status!r}", http_status)
+    sent = details.get("sent")
+    if sent is True:
+        return Sent(http_status=http_status)
+    if sent is False:
+        # The page: messaging a non-connection "will result in a task failure".
+        reason = as_str(details.get("error")) or "the task completed without sending"
+        return Rejected(reason, http_status=http_status)
+    return Unknown("the task completed without saying whether it sent", http_status)
 
 
 def person_urn(recipient: Recipient) -> str | None:

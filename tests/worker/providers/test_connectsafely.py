@@ -122,14 +122,24 @@ HOLD = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
         pytest.param(
             {"kind": "status", "status": 400, "error": "Recipient is not a connection"},
             Rejected,
-            {"account_level": False, "reason": "Recipient is not a connection"},
-            id="400-bad-request",
+            {
+                "account_level": False,
+                "recognised": False,
+                "reason": "Recipient is not a connection",
+            },
+            id="400-bad-request-or-send-failed-is-not-recognised",
+        ),
+        pytest.param(
+            {"kind": "unknown_error"},
+            Rejected,
+            {"account_level": False, "recognised": False, "http_status": 400},
+            id="unknown-wording",
         ),
         pytest.param(
             {"kind": "respond", "status": 200, "body": {"success": False, "error": "send failed"}},
-            Rejected,
-            {"account_level": False},
-            id="200-success-false",
+            Unknown,
+            {"http_status": 200},
+            id="200-success-false-is-undocumented",
         ),
         pytest.param(
             {"kind": "status", "status": 401, "error": "Unauthorized"},
@@ -144,7 +154,9 @@ HOLD = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
             id="404-account-not-found",
         ),
         pytest.param({"kind": "status", "status": 500}, Unknown, {}, id="500-may-have-sent"),
-        pytest.param({"kind": "status", "status": 502}, Transient, {}, id="502-sent-nothing"),
+        pytest.param({"kind": "status", "status": 502}, Unknown, {}, id="502-may-have-sent"),
+        pytest.param({"kind": "gateway_html"}, Unknown, {}, id="delivered-then-504-html"),
+        pytest.param({"kind": "unreadable_success"}, Unknown, {}, id="200-not-json"),
         pytest.param({"kind": "slow", "delay_s": 1.5}, Unknown, {}, id="read-timeout"),
         pytest.param({"kind": "drop"}, Unknown, {}, id="connection-dropped"),
     ],
@@ -187,7 +199,6 @@ def test_a_refused_connection_is_transient(
     ("request_", "field"),
     [
         (SendRequest(SAM, ""), "text"),
-        (SendRequest(SAM, "Hi", inmail=True), "subject"),
         (
             SendRequest(SAM, "Hi", subject="S", inmail=True, conversation_urn=CONVERSATION),
             "conversation_urn",
@@ -202,3 +213,7 @@ def test_validation(request_: SendRequest, field: str) -> None:
 
 def test_a_subject_on_an_ordinary_message_is_allowed() -> None:
     assert ConnectSafely.check(SendRequest(SAM, "Hi", subject="Quick question")) == []
+
+
+def test_an_inmail_without_a_subject_is_allowed_as_the_docs_make_it_optional() -> None:
+    assert ConnectSafely.check(SendRequest(SAM, "Hi", inmail=True)) == []

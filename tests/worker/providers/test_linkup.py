@@ -119,19 +119,25 @@ RATE_LIMIT_TEXT = "Rate limiting from LinkedIn"
                 "status": 200,
                 "body": {"status": "error", "message": "Network or permission errors"},
             },
-            Rejected,
-            {"account_level": False},
-            id="network-or-permission-error",
+            Transient,
+            {"http_status": 200},
+            id="network-or-permission-error-is-retried",
         ),
         pytest.param(
             {
                 "kind": "respond",
                 "status": 200,
-                "body": {"status": "error", "message": "Invalid or expired login_token"},
+                "body": {"status": "error", "message": "Profile not accessible with this session"},
             },
             Rejected,
-            {"account_level": True},
-            id="expired-login-token-is-an-account-problem",
+            {"account_level": False, "recognised": False},
+            id="an-undocumented-error-naming-the-session-is-unrecognised-not-account-wide",
+        ),
+        pytest.param(
+            {"kind": "unknown_error"},
+            Rejected,
+            {"account_level": False, "recognised": False, "http_status": 200},
+            id="unknown-wording",
         ),
         pytest.param(
             {"kind": "status", "status": 401, "error": "Invalid API key"},
@@ -142,14 +148,20 @@ RATE_LIMIT_TEXT = "Rate limiting from LinkedIn"
         pytest.param(
             {"kind": "status", "status": 400, "error": "'message_text' is required"},
             Rejected,
-            {"account_level": False, "http_status": 400},
+            {"account_level": False, "http_status": 400, "recognised": False},
             id="bad-request",
         ),
         pytest.param(
             {"kind": "status", "status": 503},
-            Transient,
+            Unknown,
             {"http_status": 503},
-            id="gateway-5xx-sent-nothing",
+            id="gateway-503-may-have-passed-it-on",
+        ),
+        pytest.param(
+            {"kind": "gateway_html"},
+            Unknown,
+            {"http_status": 504},
+            id="delivered-then-504-html",
         ),
         pytest.param(
             {"kind": "status", "status": 500},
@@ -158,10 +170,22 @@ RATE_LIMIT_TEXT = "Rate limiting from LinkedIn"
             id="server-error-may-have-sent",
         ),
         pytest.param(
-            {"kind": "respond", "status": 200, "body": "<html>oops</html>"},
+            {"kind": "unreadable_success"},
             Unknown,
             {"http_status": 200},
             id="unreadable-success",
+        ),
+        pytest.param(
+            {"kind": "respond", "status": 200, "body": {"ok": True}, "deliver": True},
+            Unknown,
+            {"http_status": 200},
+            id="success-in-no-documented-form",
+        ),
+        pytest.param(
+            {"kind": "respond", "status": 302, "body": {}},
+            Unknown,
+            {"http_status": 302},
+            id="redirect",
         ),
         pytest.param({"kind": "slow", "delay_s": 1.5}, Unknown, {}, id="read-timeout"),
         pytest.param({"kind": "drop"}, Unknown, {}, id="connection-dropped-after-request"),
@@ -190,6 +214,14 @@ def test_a_refused_connection_is_transient(
     assert "not sent" in outcome.reason
 
 
+def test_a_success_without_data_is_sent_as_the_reference_page_shows(
+    linkup: LinkUp, accounts: Accounts, sandbox: SandboxClient
+) -> None:
+    sandbox.add_fault("no_data", provider="linkup")
+    outcome = linkup.send(accounts["alice"], SendRequest(JANE, "Hi"))
+    assert outcome == Sent(http_status=200)
+
+
 def test_a_read_timeout_leaves_a_delivered_message_behind(
     linkup: LinkUp, accounts: Accounts, sandbox: SandboxClient
 ) -> None:
@@ -208,7 +240,7 @@ def test_a_read_timeout_leaves_a_delivered_message_behind(
         (SendRequest(JANE, "Hi", inmail=True), "inmail"),
         (SendRequest(JANE, "Hi", media_link="https://example.com/deck.docx"), "media_link"),
         (SendRequest(JANE, "Hi", media_link="ftp://example.com/deck.pdf"), "media_link"),
-        (SendRequest(JANE, "Hi", media_file=MediaFile("text/plain", b"x")), "media_file"),
+        (SendRequest(JANE, "Hi", media_link="https://example.com/photo.jpg"), "media_link"),
     ],
 )
 def test_validation_refuses_what_linkup_cannot_send(request_: SendRequest, field: str) -> None:
@@ -216,10 +248,20 @@ def test_validation_refuses_what_linkup_cannot_send(request_: SendRequest, field
 
 
 @pytest.mark.parametrize(
-    "link", ["https://cdn.example.com/a.png", "https://x.io/v.MP4?sig=1", "https://x.io/p.jpg"]
+    "link", ["https://cdn.example.com/a.png", "https://x.io/v.MP4?sig=1", "https://x.io/p.jpeg"]
 )
 def test_validation_accepts_documented_media_links(link: str) -> None:
     assert LinkUp.check(SendRequest(JANE, "Hi", media_link=link)) == []
+
+
+def test_a_media_file_of_any_type_is_left_to_linkup() -> None:
+    # The page states no file types for media_file, so outreach invents none.
+    assert LinkUp.check(SendRequest(JANE, "Hi", media_file=MediaFile("text/plain", b"x"))) == []
+
+
+def test_the_length_limit_says_it_is_outreachs_own_rule() -> None:
+    [problem] = LinkUp.check(SendRequest(JANE, "x" * 8001))
+    assert "outreach's own limit" in str(problem) and "LinkUp documents none" in str(problem)
 
 
 def test_an_invalid_request_is_refused_without_any_http(

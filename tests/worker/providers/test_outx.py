@@ -71,11 +71,7 @@ def test_an_fsd_profile_urn_is_sent_as_a_person_urn(
             Rejected,
             "Not a 1st-degree connection",
         ),
-        (
-            {"result": "complete_unsent", "error": "Recipient is not a 1st-degree connection"},
-            Rejected,
-            "Recipient is not a 1st-degree connection",
-        ),
+        ({"result": "fail"}, Rejected, "the task completed without sending"),
         ({"result": "pending"}, Pending, None),
     ],
 )
@@ -115,12 +111,15 @@ def test_a_slow_task_is_pending_until_it_completes(
     ("body", "expected"),
     [
         ({"status": "completed", "task_output": {}}, Unknown),
-        ({"status": "exploded", "task_output": None}, Unknown),
-        ({"status": "failed", "task_output": None}, Rejected),
+        ({"status": "completed", "task_output": {"sent": "yes"}}, Unknown),
+        ({"status": "exploded", "task_output": None}, Pending),
+        ({"status": "failed", "task_output": None}, Pending),
+        ({"status": "failed", "task_output": {"sent": False}}, Pending),
         ({"status": "processing", "task_output": None}, Pending),
+        ({"task_output": {"sent": True}}, Pending),
     ],
 )
-def test_status_answers_beyond_the_documented_ones(
+def test_a_status_word_the_docs_do_not_list_means_not_finished_yet(
     outx: OutX, accounts: Accounts, sandbox: SandboxClient, body: dict[str, Any], expected: type
 ) -> None:
     task_id = _accepted(outx, accounts)
@@ -176,12 +175,25 @@ def test_status_answers_beyond_the_documented_ones(
             id="429-retry-after",
         ),
         pytest.param({"kind": "status", "status": 500}, Unknown, {}, id="500-task-may-exist"),
-        pytest.param({"kind": "status", "status": 503}, Transient, {}, id="503-sent-nothing"),
+        pytest.param({"kind": "status", "status": 503}, Unknown, {}, id="503-task-may-exist"),
+        pytest.param({"kind": "gateway_html"}, Unknown, {}, id="delivered-then-504-html"),
         pytest.param(
             {"kind": "respond", "status": 200, "body": {"success": True}},
             Unknown,
             {},
             id="200-without-task-id",
+        ),
+        pytest.param(
+            {"kind": "status", "status": 400, "error": "Missing or invalid 'recipient_urn'"},
+            Rejected,
+            {"account_level": False, "recognised": True},
+            id="400-documented",
+        ),
+        pytest.param(
+            {"kind": "unknown_error"},
+            Rejected,
+            {"account_level": False, "recognised": False, "http_status": 400},
+            id="400-unknown-wording",
         ),
         pytest.param({"kind": "slow", "delay_s": 1.5}, Unknown, {}, id="read-timeout"),
     ],
@@ -215,17 +227,29 @@ def test_send_outcome_classification(
         ),
         pytest.param(
             {"kind": "status", "status": 404, "error": "No admin user found in the team"},
-            Rejected,
-            {"account_level": True},
-            id="404-no-admin",
+            Transient,
+            {"http_status": 404},
+            id="404-no-admin-is-a-failed-check",
         ),
         pytest.param(
             {"kind": "status", "status": 404, "error": "Task not found"},
-            Unknown,
-            {},
-            id="404-task-not-found",
+            Transient,
+            {"http_status": 404},
+            id="404-task-not-found-is-a-failed-check",
         ),
-        pytest.param({"kind": "rate_limit"}, RateLimited, {}, id="429"),
+        pytest.param(
+            {"kind": "status", "status": 400, "error": "Missing 'api_agent_task_id'"},
+            Transient,
+            {"http_status": 400},
+            id="400-is-a-failed-check",
+        ),
+        pytest.param(
+            {"kind": "gateway_html", "status": 502, "deliver": False},
+            Transient,
+            {"http_status": 502},
+            id="html-is-a-failed-check",
+        ),
+        pytest.param({"kind": "rate_limit"}, Transient, {"http_status": 429}, id="429"),
     ],
 )
 def test_status_check_classification(
@@ -251,7 +275,7 @@ def test_a_task_of_another_key_is_not_found(
     other = accounts["carol"].__class__(
         name="dave", provider="outx", api_key=accounts["bob"].api_key
     )
-    assert isinstance(outx.check_task(other, task_id), Unknown)
+    assert isinstance(outx.check_task(other, task_id), Transient)
 
 
 def test_a_refused_connection_is_transient_for_sends_and_checks(
