@@ -1,9 +1,9 @@
 """The recipients CSV, read as a stream: one `Lead` per good row, one `LeadError` per problem,
 each with its line and column, so a whole file's mistakes can be reported at once.
 
-A header is required, with one of `linkedin_url`, `profile_urn`, `profile_id`, plus every
-column the templates use. Rows stream through; memory holds only the recipients seen so far
-(for duplicates).
+A header is required, with one of `linkedin_url`, `profile_urn`, `profile_id` (each column
+takes only that form of recipient), plus every column the templates use. Rows stream through;
+memory holds only the recipients seen so far (for duplicates, compared in canonical form).
 """
 
 from __future__ import annotations
@@ -13,9 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from worker.recipients import Recipient, parse_recipient
+from worker.recipients import Recipient, RecipientKind, parse_recipient
 
-RECIPIENT_COLUMNS = ("linkedin_url", "profile_urn", "profile_id")
+# A column says what it holds, so "none" in `linkedin_url` is a mistake, not a public id.
+RECIPIENT_COLUMNS: dict[str, RecipientKind] = {
+    "linkedin_url": "profile_url",
+    "profile_urn": "urn",
+    "profile_id": "public_id",
+}
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,7 @@ def _lead(
         if not values[name]:
             return LeadError(line, name, "empty, but a template uses it")
     try:
-        recipient = parse_recipient(values[column])
+        recipient = parse_recipient(values[column], expect=RECIPIENT_COLUMNS[column])
     except ValueError as exc:
         return LeadError(line, column, str(exc))
     first = seen.setdefault(recipient.value, line)

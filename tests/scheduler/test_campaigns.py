@@ -87,11 +87,12 @@ def _files(
     name: str = "q4",
     accounts: str = '["ann", "ben"]',
     extra: str = OFFICE,
+    column: str = "linkedin_url",
 ) -> tuple[Path, Path]:
     campaign = tmp_path / f"{name}.toml"
     campaign.write_text(CAMPAIGN.format(name=name, accounts=accounts, extra=extra), "utf-8")
     leads = tmp_path / f"{name}.csv"
-    leads.write_text("linkedin_url,first_name,company\n" + "\n".join(rows) + "\n", "utf-8")
+    leads.write_text(f"{column},first_name,company\n" + "\n".join(rows) + "\n", "utf-8")
     return campaign, leads
 
 
@@ -150,17 +151,17 @@ def test_a_csv_full_of_mistakes_reports_all_and_writes_nothing(
         " line 4, column linkedin_url",
         " line 5",
     ]
-    assert "characters; the limit is 8000" in lines[2]
+    assert "characters; outreach's own limit for LinkUp" in lines[2]
     assert runtime.store.find() == []
 
 
 def test_outx_senders_get_only_recipients_they_can_reach(runtime: Runtime, tmp_path: Path) -> None:
-    rows = [*_people(2), "urn:li:person:ACoAAurn0000000000000001,Urn,Acme"]
-    campaign, leads = _files(tmp_path, rows, accounts='["eve"]', extra="")
+    campaign, leads = _files(tmp_path, _people(2), accounts='["eve"]', extra="")
     with pytest.raises(CampaignInputError, match="line 2: no account in the pool can send this"):
         start_campaign(runtime, campaign, leads)
-    plan = start_campaign(runtime, *_files(tmp_path, rows, accounts='["eve", "ann"]', extra=""))
-    assert plan.per_account == {"ann": 2, "eve": 1}
+    urns = [f"urn:li:person:ACoAAurn000000000000000{i},Urn,Acme" for i in range(3)]
+    files = _files(tmp_path, urns, accounts='["eve"]', extra="", column="profile_urn")
+    assert start_campaign(runtime, *files).per_account == {"eve": 3}
 
 
 def test_people_already_contacted_or_opted_out_are_skipped(
@@ -303,10 +304,10 @@ def test_the_campaign_cap_spreads_sends_over_days(
 def test_every_kind_of_mistake_is_reported_with_its_line(runtime: Runtime, tmp_path: Path) -> None:
     campaign, leads = _files(tmp_path, [], accounts='["eve"]', extra="")
     leads.write_bytes(
-        b"linkedin_url,first_name,company\n"
+        b"profile_urn,first_name,company\n"
         b"urn:li:person:ACoAAfine000000000000000001,Fine,Acme\n"
         b"urn:li:person:ACoAAempty00000000000000001,,Acme\n"  # 3 empty variable
-        b"https://www.linkedin.com/in/url-for-outx,Url,Acme\n"  # 4 URL for an OutX sender
+        b"https://www.linkedin.com/in/url-for-outx,Url,Acme\n"  # 4 URL in the URN column
         b"urn:li:person:ACoAAfine000000000000000001,Again,Acme\n"  # 5 duplicate of line 2
         b"urn:li:person:ACoAAlong000000000000000001," + b"x" * 10_000 + b",Acme\n"  # 6 too long
         b"urn:li:person:ACoAAlatin00000000000000001,Jos\xe9,Acme\n"  # 7 not UTF-8
@@ -322,7 +323,7 @@ def test_every_kind_of_mistake_is_reported_with_its_line(runtime: Runtime, tmp_p
         6,
         7,
     ]
-    assert "URN" in lines[1] and "the limit is 10000" in lines[3]
+    assert "URN" in lines[1] and "OutX's documented maximum is 10000" in lines[3]
     assert runtime.store.find() == [] and runtime.store.campaign("q4") is None
 
     leads.write_text("linkedin_url,first_name\nhttps://www.linkedin.com/in/a,A\n", "utf-8")

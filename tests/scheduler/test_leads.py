@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from scheduler.leads import Lead, LeadError, read_leads
 
 
@@ -72,3 +74,72 @@ def test_a_header_missing_a_template_column(tmp_path: Path) -> None:
 def test_an_empty_file(tmp_path: Path) -> None:
     [error] = _leads(tmp_path, b"")
     assert isinstance(error, LeadError) and "empty" in error.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "none",
+        "n/a",
+        "TBD",
+        "not-a-url",
+        "-",
+        "jane@example.com",
+        "linkedin.com/company/x",
+        "urn:li:fsd_profile:ACoAAFHoUZgB6wGz0HEW1MdqGW45NI4e-JhvGqQ",
+    ],
+)
+def test_what_is_not_a_profile_url_is_refused_in_linkedin_url_with_its_line(
+    tmp_path: Path, value: str
+) -> None:
+    data = f"linkedin_url,first_name\nhttps://www.linkedin.com/in/jane,Jane\n{value},X\n"
+    [jane, error] = _leads(tmp_path, data.encode())
+    assert isinstance(jane, Lead) and isinstance(error, LeadError)
+    assert error.describe("leads.csv") == (
+        f"leads.csv: line 3, column linkedin_url: {value!r} is not a LinkedIn profile URL:"
+        " expected https://www.linkedin.com/in/NAME"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "good", "wrong"),
+    [
+        ("linkedin_url", "linkedin.com/in/jane", "jane"),
+        ("profile_urn", "urn:li:person:ACoAAbc", "https://www.linkedin.com/in/jane"),
+        ("profile_urn", "ACoAAFHoUZgB6wGz0HEW1MdqGW45NI4e-JhvGqQ", "none"),
+        ("profile_id", "jane", "https://www.linkedin.com/in/jane"),
+        ("profile_id", "jane", "urn:li:person:ACoAAbc"),
+    ],
+)
+def test_each_recipient_column_takes_only_its_own_form(
+    tmp_path: Path, column: str, good: str, wrong: str
+) -> None:
+    data = f"{column},first_name\n{good},A\n{wrong},B\n"
+    [lead, error] = _leads(tmp_path, data.encode())
+    assert isinstance(lead, Lead) and isinstance(error, LeadError)
+    assert (lead.line, error.line, error.column) == (2, 3, column)
+
+
+@pytest.mark.parametrize(
+    ("column", "first", "again"),
+    [
+        ("linkedin_url", "https://www.linkedin.com/in/jane-doe", "linkedin.com/in/Jane-Doe/"),
+        (
+            "linkedin_url",
+            "https://www.linkedin.com/in/jérôme-x",
+            "fr.linkedin.com/in/J%c3%a9R%C3%B4ME-X",
+        ),
+        ("profile_id", "jane-doe", "JANE-DOE"),
+    ],
+)
+def test_case_and_encoding_variants_on_two_rows_are_duplicates(
+    tmp_path: Path, column: str, first: str, again: str
+) -> None:
+    data = f"{column},first_name\n{first},A\n{again},B\n"
+    [lead, error] = _leads(tmp_path, data.encode())
+    assert isinstance(lead, Lead) and isinstance(error, LeadError)
+    assert (error.line, error.column, error.message) == (
+        3,
+        column,
+        "the same recipient as line 2",
+    )

@@ -69,3 +69,57 @@ def test_sqlite_is_created_directly_and_stamped(tmp_path: Path) -> None:
 
         assert schema.current(engine) == schema.head()
         assert schema.differences(engine) == []
+
+
+def test_migrating_rewrites_recorded_recipients_in_canonical_form(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        schema.upgrade(engine, "0002")
+        with engine.begin() as connection:
+            for i, recipient in enumerate(
+                [
+                    "https://www.linkedin.com/in/Jane-Doe",
+                    "https://www.linkedin.com/in/j%c3%a9r%c3%b4me-x",
+                    "urn:li:person:ACoAABcDeFgH",
+                ]
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO deliveries (idempotency_key, step, account, provider,"
+                        " recipient, text, inmail, status, attempts, rate_limits, created_at,"
+                        " due_at, updated_at) VALUES (:key, 0, 'ann', 'linkup', :recipient,"
+                        " 'Hi', false, 'SENT', 1, 0, :at, :at, :at)"
+                    ),
+                    {"key": f"k{i}", "recipient": recipient, "at": "2026-11-23 09:00:00"},
+                )
+            for recipient, replied, opted_out in [
+                ("https://www.linkedin.com/in/JANE-DOE", "2026-11-20 09:00:00", None),
+                ("https://www.linkedin.com/in/jane-doe", "2026-11-21 09:00:00", "2026-11-22"),
+            ]:
+                connection.execute(
+                    text(
+                        "INSERT INTO recipient_flags (recipient, replied_at, opted_out_at)"
+                        " VALUES (:recipient, :replied, :opted_out)"
+                    ),
+                    {"recipient": recipient, "replied": replied, "opted_out": opted_out},
+                )
+
+        schema.upgrade(engine)
+
+        with engine.connect() as connection:
+            recipients = connection.execute(
+                text("SELECT recipient FROM deliveries ORDER BY id")
+            ).scalars()
+            assert list(recipients) == [
+                "https://www.linkedin.com/in/jane-doe",
+                "https://www.linkedin.com/in/j%C3%A9r%C3%B4me-x",
+                "urn:li:person:ACoAABcDeFgH",
+            ]
+            flags = connection.execute(
+                text("SELECT recipient, replied_at, opted_out_at FROM recipient_flags")
+            ).all()
+        assert len(flags) == 1
+        recipient, replied_at, opted_out_at = flags[0]
+        assert recipient == "https://www.linkedin.com/in/jane-doe"
+        assert str(replied_at).startswith("2026-11-20") and opted_out_at is not None
