@@ -18,8 +18,11 @@ from sqlalchemy.pool import NullPool
 from scheduler.pump import Pump
 from worker.celery_app import QUEUE, connect
 from worker.health import Check, HealthServer
+from worker.logs import get_logger
 from worker.metrics import RELEASE_LATENESS, QueueCollector, registry, use_multiprocess_files
 from worker.runtime import Runtime
+
+log = get_logger("outreach.processes")
 
 # A scheduler step takes milliseconds; one that has not finished in this long is stuck.
 SCHEDULER_STUCK_AFTER_S = 60.0
@@ -28,6 +31,8 @@ SCHEDULER_STUCK_AFTER_S = 60.0
 def run_worker(runtime: Runtime, concurrency: int, metrics_port: int | None) -> None:
     """Run a Celery worker in this process until it is told to stop. On SIGTERM Celery stops
     taking jobs and finishes the sends under way (a warm shutdown)."""
+    # A bad accounts file stops the worker here, not at its first send.
+    log.info("worker_starting", accounts=len(runtime.accounts), concurrency=concurrency)
     redis_url = runtime.redis_url
     if metrics_port is not None:
         use_multiprocess_files(_metrics_directory())

@@ -71,6 +71,20 @@ def test_a_broken_accounts_file_is_one_clear_line_and_exit_2(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
+def test_a_worker_refuses_two_entries_that_are_one_linkedin_sender(tmp_path: Path) -> None:
+    accounts_file = tmp_path / "accounts.toml"
+    twin = '[accounts.carol2]\nprovider = "outx"\napi_key = "env:TEST_OUTX_KEY"\n'
+    accounts_file.write_text(ACCOUNTS_FILE + twin, encoding="utf-8")
+    env = _env(tmp_path, OUTREACH_ACCOUNTS_FILE=str(accounts_file))
+
+    result = _run(["worker"], env)
+
+    assert result.returncode == 2
+    assert "accounts 'carol' and 'carol2' are one LinkedIn sender" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not any(secret in result.stderr for secret in SECRETS.values())
+
+
 def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:
     result = _run(["accounts"], _env(tmp_path, OUTREACH_PACE_MIN_SECONDS="99"))
     assert result.returncode == 2
@@ -280,12 +294,20 @@ def test_campaign_start_reports_every_mistake_and_writes_nothing(
     tmp_path: Path, redis_url: str, database_url: str
 ) -> None:
     env = _pipeline_env(tmp_path, redis_url, database_url)
-    rows = "https://www.linkedin.com/in/ok,Ok\nhttps://www.linkedin.com/in/no,\nnot a url,X\n"
+    rows = (
+        "https://www.linkedin.com/in/ok,Ok\nhttps://www.linkedin.com/in/no,\nnot a url,X\n"
+        "none,Nobody\nhttps://www.linkedin.com/in/OK/,Again\n"
+    )
     result = _run(["campaign", "start", *_campaign_files(tmp_path, rows)], env)
 
     assert result.returncode == 2
     assert "leads.csv: line 3, column first_name: empty, but a template uses it" in result.stderr
     assert "leads.csv: line 4, column linkedin_url:" in result.stderr
+    assert (
+        "leads.csv: line 5, column linkedin_url: 'none' is not a LinkedIn profile URL"
+        in result.stderr
+    )
+    assert "leads.csv: line 6, column linkedin_url: the same recipient as line 2" in result.stderr
     assert _run(["campaigns", "--json"], env).stdout == ""
 
 

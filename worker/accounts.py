@@ -98,7 +98,48 @@ def parse_accounts(
     tables = document.get("accounts")
     if not isinstance(tables, dict) or not tables:
         raise AccountsFileError(where, "no [accounts.NAME] tables found")
-    return Accounts({name: _parse_account(where, name, t, environ) for name, t in tables.items()})
+    accounts = {name: _parse_account(where, name, t, environ) for name, t in tables.items()}
+    _refuse_shared_senders(where, list(accounts.values()))
+    return Accounts(accounts)
+
+
+def _refuse_shared_senders(where: str, accounts: list[Account]) -> None:
+    """Two entries that are one LinkedIn person would each get their own pacing and daily cap,
+    doubling that person's rate: refuse the file, naming both."""
+    groups: dict[tuple[str, Secret | None], list[Account]] = {}
+    for account in accounts:
+        credential = account.login_token if account.provider == "linkup" else account.api_key
+        groups.setdefault((account.provider, credential), []).append(account)
+    for group in groups.values():
+        for i, first in enumerate(group):
+            for second in group[i + 1 :]:
+                if _one_sender(first, second):
+                    raise AccountsFileError(
+                        where,
+                        f"accounts {first.name!r} and {second.name!r} are one LinkedIn sender"
+                        f" ({_SAME_SENDER[first.provider]}); each entry would get its own pacing"
+                        " and daily cap, doubling that person's rate. Keep one entry for that"
+                        " person",
+                    )
+
+
+def _one_sender(first: Account, second: Account) -> bool:
+    """Whether two entries with the same credential may be the same LinkedIn person."""
+    if first.provider != "connectsafely":
+        return True  # LinkUp: the login token is the person; OutX: the key's team's admin
+    # Without an accountId ConnectSafely uses the key's default account, which may be either.
+    ids = (first.account_id, second.account_id)
+    return None in ids or ids[0] == ids[1]
+
+
+_SAME_SENDER: dict[ProviderName, str] = {
+    "linkup": "the same LinkUp login token",
+    "outx": "the same OutX API key, and OutX always sends from the team's oldest admin",
+    "connectsafely": (
+        "the same ConnectSafely API key with the same or no account_id; give each its own"
+        " account_id if they are different LinkedIn accounts"
+    ),
+}
 
 
 def _parse_account(where: str, name: str, table: object, env: Mapping[str, str]) -> Account:

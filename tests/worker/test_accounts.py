@@ -130,3 +130,73 @@ def test_an_unknown_account_lists_the_defined_ones(tmp_path: Path) -> None:
     path = _write(tmp_path, '[accounts.carol]\nprovider = "outx"\napi_key = "env:KEY"\n')
     with pytest.raises(UnknownAccountError, match="defined: carol"):
         load_accounts(path, ENV)["dave"]
+
+
+SENDER_ENV = {**ENV, "KEY2": "key-9876543210", "TOKEN2": "token-9876543210"}
+
+
+def _pair(provider: str, first: str, second: str) -> str:
+    return f'[accounts.one]\nprovider = "{provider}"\n{first}\n\n' + (
+        f'[accounts.two]\nprovider = "{provider}"\n{second}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "first", "second", "why"),
+    [
+        (
+            "linkup",
+            'api_key = "env:KEY"\nlogin_token = "env:TOKEN"',
+            'api_key = "env:KEY2"\nlogin_token = "env:TOKEN"',
+            "the same LinkUp login token",
+        ),
+        ("outx", 'api_key = "env:KEY"', 'api_key = "env:KEY"', "oldest admin"),
+        ("connectsafely", 'api_key = "env:KEY"', 'api_key = "env:KEY"', "same or no account_id"),
+        (
+            "connectsafely",
+            'api_key = "env:KEY"\naccount_id = "a1"',
+            'api_key = "env:KEY"\naccount_id = "a1"',
+            "same or no account_id",
+        ),
+        (
+            "connectsafely",
+            'api_key = "env:KEY"\naccount_id = "a1"',
+            'api_key = "env:KEY"',
+            "give each its own account_id",
+        ),
+    ],
+)
+def test_two_entries_that_are_one_linkedin_sender_are_refused_naming_both(
+    tmp_path: Path, provider: str, first: str, second: str, why: str
+) -> None:
+    path = _write(tmp_path, _pair(provider, first, second))
+    with pytest.raises(AccountsFileError) as caught:
+        load_accounts(path, SENDER_ENV)
+    message = str(caught.value)
+    assert "accounts 'one' and 'two' are one LinkedIn sender" in message
+    assert why in message
+    assert not any(secret in message for secret in SENDER_ENV.values())
+
+
+@pytest.mark.parametrize(
+    ("provider", "first", "second"),
+    [
+        (
+            "linkup",
+            'api_key = "env:KEY"\nlogin_token = "env:TOKEN"',
+            'api_key = "env:KEY"\nlogin_token = "env:TOKEN2"',
+        ),
+        ("outx", 'api_key = "env:KEY"', 'api_key = "env:KEY2"'),
+        (
+            "connectsafely",
+            'api_key = "env:KEY"\naccount_id = "a1"',
+            'api_key = "env:KEY"\naccount_id = "a2"',
+        ),
+        ("connectsafely", 'api_key = "env:KEY"', 'api_key = "env:KEY2"'),
+    ],
+)
+def test_entries_that_are_different_senders_load(
+    tmp_path: Path, provider: str, first: str, second: str
+) -> None:
+    path = _write(tmp_path, _pair(provider, first, second))
+    assert list(load_accounts(path, SENDER_ENV)) == ["one", "two"]
