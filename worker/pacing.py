@@ -67,6 +67,7 @@ class Pacer:
         self._finish = _script(client, "finish.lua")
         self._lease_checks = _script(client, "lease_checks.lua")
         self._reindex = _script(client, "reindex.lua")
+        self._pause = _script(client, "pause.lua")
 
     def enqueue(self, items: list[tuple[str, int, float]]) -> None:
         """Index deliveries `(account, delivery id, due time)` in one round trip."""
@@ -154,12 +155,10 @@ class Pacer:
         return stale
 
     def pause(self, account: str, until: float | None, reason: str) -> None:
-        """Pause `account` until `until` (None: until resumed)."""
+        """Pause `account` until `until` (None: until resumed); a pause already in force
+        that ends later stays."""
         paused_until = PAUSED_FOREVER if until is None else until
-        self.redis.hset(
-            keys.pace(account), mapping={"paused_until": paused_until, "pause_reason": reason}
-        )
-        self.redis.zadd(keys.ACCOUNTS, {account: paused_until})
+        self._pause(keys=[keys.pace(account), keys.ACCOUNTS], args=[account, paused_until, reason])
 
     def resume(self, account: str, now: float) -> None:
         """Lift any pause; an operator's word also clears the breaker's run."""

@@ -118,11 +118,14 @@ def decide_send(
     pause_s = backoff_s(
         run.trips + 1, policy.rate_limit_pause_s, policy.rate_limit_pause_max_s, rng
     )
-    return _trip(decision, delivery, now + timedelta(seconds=pause_s), run)
+    return _trip(decision, delivery, policy, now + timedelta(seconds=pause_s), run)
 
 
-def _trip(decision: Decision, delivery: Delivery, until: datetime, run: Breaker) -> Decision:
-    """Pause the account; a message that cannot have been sent keeps its place at the head."""
+def _trip(
+    decision: Decision, delivery: Delivery, policy: Policy, until: datetime, run: Breaker
+) -> Decision:
+    """Pause the account; a message that cannot have been sent keeps its place at the head,
+    until it has been tried `max_attempts` times."""
     error = decision.changes.get("error")
     reason = (
         f"breaker: {run.failures + 1} sends in a row ended in errors outreach does not"
@@ -136,6 +139,8 @@ def _trip(decision: Decision, delivery: Delivery, until: datetime, run: Breaker)
     )
     if decision.status == Status.UNKNOWN:
         return tripped  # it may have been sent: never back in the queue
+    if delivery.attempts - delivery.rate_limits >= policy.max_attempts:
+        return tripped  # held often enough: it fails, so it cannot block its account for ever
     return replace(
         tripped,
         event="delivery_held_by_breaker",

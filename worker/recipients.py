@@ -156,12 +156,21 @@ def _canonical_name(slug: str) -> tuple[str, str | None]:
     name = unicodedata.normalize("NFC", decoded.lower())
     unused = sorted({c for c in name if not (c in "-_" or _category(c) in ("L", "Nd", "M"))})
     if unused:
-        return "", f"LinkedIn never uses {' or '.join(map(repr, unused))} in a profile name"
+        shown = " or ".join(map(repr, unused))
+        return (
+            "",
+            f"outreach takes only letters, digits, '-' and '_' in a profile name, not {shown}",
+        )
     if len(name) not in _NAME_LENGTH:
         shortest, longest = _NAME_LENGTH.start, _NAME_LENGTH.stop - 1
-        return "", f"a profile name has {shortest} to {longest} characters, not {len(name)}"
+        return "", (
+            f"outreach takes profile names of {shortest} to {longest} characters, not {len(name)}"
+        )
     if _category(name[0]) not in ("L", "Nd"):
-        return "", f"a profile name starts with a letter or a digit, not {name[0]!r}"
+        return (
+            "",
+            f"outreach takes profile names that start with a letter or a digit, not {name[0]!r}",
+        )
     return quote(name, safe=""), None
 
 

@@ -223,3 +223,15 @@ def test_gaps_stay_in_the_window_and_average_its_middle_over_a_short_run() -> No
     # Two full cycles: one gap from each quarter of the window, twice.
     assert sorted(int((g - 30) // 7.5) for g in gaps) == [0, 0, 1, 1, 2, 2, 3, 3]
     assert abs(statistics.mean(gaps) - 45) < 3.75
+
+
+def test_a_message_held_by_the_breaker_fails_once_tried_max_attempts_times() -> None:
+    # It cannot block its account for ever: the next one takes its place.
+    d = _send(UNRECOGNISED, Breaker(failures=3, trips=2), attempts=3)
+    assert (d.status, d.breaker, d.requeue_at) == (Status.FAILED, "trip", None)
+    assert d.pause_until is not None
+
+
+def test_a_transient_at_its_last_attempt_fails_even_when_it_trips_the_breaker() -> None:
+    d = _send(Transient("Network or permission errors"), Breaker(failures=2), attempts=3)
+    assert (d.status, d.breaker) == (Status.FAILED, "trip")

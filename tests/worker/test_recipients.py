@@ -136,17 +136,32 @@ def test_refused_forms_say_what_is_accepted(text: str) -> None:
     ("text", "reason"),
     [
         ("https://www.linkedin.com/in/jos%E9", "%E9 in the profile name is not UTF-8"),
-        ("https://www.linkedin.com/in/jane%20doe", "LinkedIn never uses ' ' in a profile name"),
-        ("https://www.linkedin.com/in/jane doe", "LinkedIn never uses ' ' in a profile name"),
-        ("https://www.linkedin.com/in/jane%2Fdoe", "LinkedIn never uses '/' in a profile name"),
-        ("https://www.linkedin.com/in/jane.doe", "LinkedIn never uses '.' in a profile name"),
-        ("https://www.linkedin.com/in/jane%25doe", "LinkedIn never uses '%' in a profile name"),
+        (
+            "https://www.linkedin.com/in/jane%20doe",
+            "outreach takes only letters, digits, '-' and '_' in a profile name, not ' '",
+        ),
+        (
+            "https://www.linkedin.com/in/jane doe",
+            "outreach takes only letters, digits, '-' and '_' in a profile name, not ' '",
+        ),
+        (
+            "https://www.linkedin.com/in/jane%2Fdoe",
+            "outreach takes only letters, digits, '-' and '_' in a profile name, not '/'",
+        ),
+        (
+            "https://www.linkedin.com/in/jane.doe",
+            "outreach takes only letters, digits, '-' and '_' in a profile name, not '.'",
+        ),
+        (
+            "https://www.linkedin.com/in/jane%25doe",
+            "outreach takes only letters, digits, '-' and '_' in a profile name, not '%'",
+        ),
         ("https://www.linkedin.com/in/j", "2 to 100 characters, not 1"),
         (f"https://www.linkedin.com/in/{'x' * 101}", "2 to 100 characters, not 101"),
-        ("https://www.linkedin.com/in/-jane", "starts with a letter or a digit, not '-'"),
+        ("https://www.linkedin.com/in/-jane", "that start with a letter or a digit, not '-'"),
     ],
 )
-def test_a_profile_name_linkedin_never_uses_is_refused_with_the_reason(
+def test_a_profile_name_outreach_does_not_take_is_refused_with_the_reason(
     text: str, reason: str
 ) -> None:
     with pytest.raises(ValueError, match="is not a LinkedIn profile URL: ") as caught:
@@ -203,7 +218,8 @@ def test_the_expected_kind_is_accepted(text: str, expect: RecipientKind, value: 
         (
             "n/a",
             "public_id",
-            "'n/a' is not a LinkedIn public profile id: LinkedIn never uses '/' in a profile name",
+            "'n/a' is not a LinkedIn public profile id: outreach takes only letters, digits,"
+            " '-' and '_' in a profile name, not '/'",
         ),
         (
             "jane-doe",

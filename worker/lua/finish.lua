@@ -42,7 +42,9 @@ elseif ARGV[10] == 'count' or ARGV[10] == 'trip' then
     redis.call('HINCRBY', KEYS[3], 'breaker_trips', 1)
   end
 end
-if ARGV[5] ~= '' then
+-- A pause never shortens one already in force (an operator's, or a refused account's).
+local current_pause = tonumber(redis.call('HGET', KEYS[3], 'paused_until')) or 0
+if ARGV[5] ~= '' and tonumber(ARGV[5]) > current_pause then
   redis.call('HSET', KEYS[3], 'paused_until', ARGV[5], 'pause_reason', ARGV[6])
 end
 local paused_until = tonumber(redis.call('HGET', KEYS[3], 'paused_until')) or 0

@@ -42,10 +42,11 @@ Build = Callable[[str, int | None, datetime | None], Failure]
 
 @dataclass(frozen=True)
 class Row:
-    answer: str  # what came back, in words
+    when: str  # what came back, in words
     outcome: str  # the outcome's name
     then: str  # what the pipeline does with it
     build: Build | None  # None: the adapter builds the success itself
+    breaker: bool = False  # counts towards the sender's breaker (worker.policy)
 
 
 TABLE: dict[Answer, Row] = {
@@ -54,24 +55,28 @@ TABLE: dict[Answer, Row] = {
         "transient",
         "retried with back-off: the request never reached the provider",
         lambda reason, status, _: Transient(reason, status),
+        breaker=True,
     ),
     Answer.NO_ANSWER: Row(
         "connection dropped or timed out after the request was written",
         "unknown",
         "never resent: the provider may have sent it",
         lambda reason, status, _: Unknown(reason, status),
+        breaker=True,
     ),
     Answer.SERVER_ERROR: Row(
         "any HTTP 5xx (500, 502, 503, 504…), whatever its body",
         "unknown",
         "never resent: a server or gateway that failed may have passed the request on",
         lambda reason, status, _: Unknown(f"server error: {reason}", status),
+        breaker=True,
     ),
     Answer.OTHER_STATUS: Row(
         "an HTTP 1xx or 3xx",
         "unknown",
         "never resent: no provider documents one, and a redirect can follow a processed POST",
         lambda reason, status, _: Unknown(f"unexpected HTTP status: {reason}", status),
+        breaker=True,
     ),
     Answer.TOO_MANY_REQUESTS: Row(
         "HTTP 429",
@@ -84,6 +89,7 @@ TABLE: dict[Answer, Row] = {
         "unknown",
         "never resent: not the provider's own answer, so it proves nothing",
         lambda reason, status, _: Unknown(f"answer is not JSON: {reason}", status),
+        breaker=True,
     ),
     Answer.SUCCESS: Row(
         "a 2xx in the provider's documented success form",
@@ -96,6 +102,7 @@ TABLE: dict[Answer, Row] = {
         "unknown",
         "never resent: it may be a success we cannot read",
         lambda reason, status, _: Unknown(f"unreadable answer: {reason}", status),
+        breaker=True,
     ),
     Answer.CREDENTIALS: Row(
         "HTTP 401 or 402 (key, token or credits refused)",
@@ -119,8 +126,9 @@ TABLE: dict[Answer, Row] = {
     Answer.TEMPORARY_ERROR: Row(
         'LinkUp\'s documented "Network or permission errors"',
         "transient",
-        "retried with back-off, then failed after OUTREACH_MAX_ATTEMPTS",
+        "retried with back-off, then failed after OUTREACH_MAX_ATTEMPTS tries",
         lambda reason, status, _: Transient(reason, status),
+        breaker=True,
     ),
     Answer.INVALID_MESSAGE: Row(
         "a documented error about the recipient or the message (LinkUp invalid profile URL or"
@@ -132,8 +140,9 @@ TABLE: dict[Answer, Row] = {
     Answer.UNRECOGNISED_ERROR: Row(
         "any other error answer: a 4xx, or a 2xx in the provider's error form",
         "rejected (unrecognised)",
-        "the message fails and counts towards the account's breaker",
+        "the message fails",
         lambda reason, status, _: Rejected(reason, http_status=status, recognised=False),
+        breaker=True,
     ),
 }
 

@@ -31,8 +31,7 @@ class ConnectSafely(Provider):
     name = "connectsafely"
     max_text_chars: ClassVar[int] = 8000
     text_limit_source: ClassVar[str] = (
-        "outreach's own limit for ConnectSafely (LinkedIn's message cap; ConnectSafely"
-        " documents none)"
+        "outreach's own limit for ConnectSafely (ConnectSafely documents none)"
     )
 
     @classmethod

@@ -37,9 +37,7 @@ _TEMPORARY_WORDS = ("network", "permission")
 class LinkUp(Provider):
     name = "linkup"
     max_text_chars: ClassVar[int] = 8000
-    text_limit_source: ClassVar[str] = (
-        "outreach's own limit for LinkUp (LinkedIn's message cap; LinkUp documents none)"
-    )
+    text_limit_source: ClassVar[str] = "outreach's own limit for LinkUp (LinkUp documents none)"
 
     @classmethod
     def check(cls, request: SendRequest) -> list[Problem]:
@@ -99,11 +97,11 @@ class LinkUp(Provider):
         )
 
     def recognise_error(self, status: int, reason: str) -> Answer | None:
-        lowered = reason.lower()
-        if any(word in lowered for word in _INVALID_MESSAGE_WORDS):
-            return Answer.INVALID_MESSAGE
+        lowered = reason.lower()  # in the table's order
         if any(word in lowered for word in _TEMPORARY_WORDS):
             return Answer.TEMPORARY_ERROR
+        if any(word in lowered for word in _INVALID_MESSAGE_WORDS):
+            return Answer.INVALID_MESSAGE
         return None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from worker.policy import counts_toward_breaker
 from worker.providers.answers import TABLE, Answer, outcome_for, status_row
 from worker.providers.outcomes import RateLimited, Rejected, Transient, Unknown
 
@@ -16,7 +17,10 @@ WHEN = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("answer", [a for a in Answer if a is not Answer.SUCCESS])
-def test_each_row_builds_the_outcome_it_names(answer: Answer) -> None:
+def test_each_row_builds_its_outcome_and_the_breaker_counts_the_rows_marked_so(
+    answer: Answer,
+) -> None:
+    row = TABLE[answer]
     outcome = outcome_for(answer, "why", 418, WHEN)
     expected = {
         "transient": Transient,
@@ -25,12 +29,12 @@ def test_each_row_builds_the_outcome_it_names(answer: Answer) -> None:
         "rejected": Rejected,
         "rejected (account)": Rejected,
         "rejected (unrecognised)": Rejected,
-    }[TABLE[answer].outcome]
+    }[row.outcome]
     assert isinstance(outcome, expected)
-    assert outcome.http_status == 418
+    assert (outcome.reason.endswith("why"), outcome.http_status) == (True, 418)
+    assert counts_toward_breaker(outcome) == row.breaker
     if isinstance(outcome, Rejected):
-        assert outcome.account_level == (TABLE[answer].outcome == "rejected (account)")
-        assert outcome.recognised == (TABLE[answer].outcome != "rejected (unrecognised)")
+        assert outcome.account_level == (row.outcome == "rejected (account)")
     if isinstance(outcome, RateLimited):
         assert outcome.retry_at == WHEN
 
@@ -66,5 +70,6 @@ def test_rows_decided_by_the_status_alone(status: int, answer: Answer | None) ->
 def test_the_readme_shows_exactly_this_table() -> None:
     readme = README.read_text(encoding="utf-8")
     for answer, row in TABLE.items():
-        line = f"| `{answer.value}` | {row.answer} | `{row.outcome}` | {row.then} |"
+        breaker = "yes" if row.breaker else ""
+        line = f"| `{answer.value}` | {row.when} | `{row.outcome}` | {row.then} | {breaker} |"
         assert line in readme, f"README's outcome table differs at row {answer.value}"

@@ -12,15 +12,17 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import quote, unquote
+
 from alembic import op
 from sqlalchemy import Connection, text
-
-from worker.recipients import parse_recipient
 
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+
 
 def _renames(connection: Connection, table: str) -> dict[str, str]:
     # URNs never change: only URLs and bare public ids can have another spelling.
@@ -29,13 +31,26 @@ def _renames(connection: Connection, table: str) -> dict[str, str]:
     )
     renames = {}
     for (value,) in rows:
-        try:
-            canonical = parse_recipient(value).value
-        except ValueError:
-            continue  # not a recipient outreach would accept today: left as recorded
-        if canonical != value:
+        canonical = _canonical(value)
+        if canonical is not None and canonical != value:
             renames[value] = canonical
     return renames
+
+
+_URL = "https://www.linkedin.com/in/"
+
+
+def _canonical(value: str) -> str | None:
+    """The form worker.recipients gives today, frozen here as it was when this migration was
+    written: the profile name percent-decoded, NFC, lower-cased, percent-encoded again. Values
+    recorded before were a URL with this prefix or a bare name, in ASCII."""
+    prefix = _URL if value.startswith(_URL) else ""
+    try:
+        name = unquote(value.removeprefix(prefix), errors="strict")
+    except UnicodeDecodeError:
+        return None  # left as recorded
+    name = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).lower())
+    return prefix + quote(name, safe="")
 
 
 def upgrade() -> None:
