@@ -4,7 +4,6 @@ atomic Lua call, so each delivery goes to exactly one of them."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -13,11 +12,10 @@ from datetime import UTC, datetime
 from scheduler.recovery import reindex_lost
 from worker import keys
 from worker.celery_app import CHECK_TASK, SEND_TASK
+from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
-from worker.metrics import SENDS
-from worker.models import Status
 from worker.runtime import Runtime
-from worker.sending import SendService
+from worker.sequences import Sequences
 
 log = get_logger("outreach.scheduler")
 
@@ -36,13 +34,15 @@ class Pump:
         self,
         runtime: Runtime,
         publish: Publish,
-        rng: random.Random | None = None,
         observe_lateness: Callable[[float], None] | None = None,
     ):
         self.runtime = runtime
         self.publish = publish
         self.observe_lateness = observe_lateness
-        self.service = SendService(runtime, rng)
+        self.sequences = Sequences(runtime)
+        self.lifecycle = Lifecycle(
+            runtime.store, runtime.pacer, self.sequences, runtime.accounts, runtime.policy
+        )
         self._last_sweep = 0.0
         self.heartbeat = time.monotonic()  # when the loop last completed a step
         self._last_repair: float | None = None  # None: the next repair reads every queued row
@@ -67,37 +67,13 @@ class Pump:
         rt = self.runtime
         timeout_s = rt.settings.sending_timeout_seconds
         for account, delivery_id, due in rt.pacer.stale_inflight(now - timeout_s):
-            delivery = rt.store.get(delivery_id)
-            requeue_at = None
-            if delivery is not None and delivery.status == Status.SENDING:
-                # The worker died or hung mid-send: the message may have gone out.
-                rt.store.move(
-                    delivery_id,
-                    [Status.SENDING],
-                    {
-                        "status": Status.UNKNOWN,
-                        "updated_at": datetime.now(UTC),
-                        "error": f"no outcome within {timeout_s:g}s of the send starting",
-                    },
-                )
-                self.service.sequences.after(delivery, Status.UNKNOWN, datetime.now(UTC))
-                SENDS.labels(delivery.provider, Status.UNKNOWN.value).inc()
-                log.warning(
-                    "delivery_unknown",
-                    delivery_id=delivery_id,
-                    account=account,
-                    provider=delivery.provider,
-                    reason="sending timeout",
-                )
-            elif delivery is not None and delivery.status == Status.QUEUED:
-                requeue_at = due  # released but never claimed (its task was lost)
-                log.warning("delivery_requeued", delivery_id=delivery_id, account=account)
-            rt.pacer.finish(
+            self.lifecycle.time_out(
                 account,
                 delivery_id,
-                window_s=self.service.window_for(account),
-                now=now,
-                requeue_at=requeue_at,
+                due=due,
+                delivery=rt.store.get(delivery_id),
+                timeout_s=timeout_s,
+                now=datetime.fromtimestamp(now, UTC),
             )
 
     def repair(self, now: float) -> None:
@@ -107,7 +83,7 @@ class Pump:
         timeout_s = self.runtime.settings.sending_timeout_seconds
         moment = datetime.fromtimestamp(now, UTC)
         # A live worker carries a step's end into its sequence within the sending timeout.
-        self.service.sequences.settle_stranded(moment, grace_s=timeout_s)
+        self.sequences.settle_stranded(moment, grace_s=timeout_s)
         since = None
         if self._last_repair is not None:
             since = datetime.fromtimestamp(self._last_repair - CLOCK_MARGIN_S, UTC)

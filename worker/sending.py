@@ -12,18 +12,17 @@ from datetime import datetime
 import structlog
 
 from worker.errors import UnknownAccountError
+from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
-from worker.metrics import ACCOUNT_PAUSES, ATTEMPTS, PROVIDER_LATENCY, SENDS
-from worker.models import TERMINAL, Attempt, Delivery, Status
-from worker.pacing import PAUSED_FOREVER
-from worker.policy import Decision, counts_toward_breaker, decide_check, decide_send
-from worker.providers import build_provider
+from worker.metrics import ATTEMPTS, PROVIDER_LATENCY
+from worker.models import Attempt, Delivery, Status
+from worker.policy import counts_toward_breaker, decide_check, decide_send
+from worker.providers import Capability, build_provider
 from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
 from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
-from worker.providers.outx import OutX
 from worker.recipients import parse_recipient
 from worker.runtime import Runtime
-from worker.sequences import Sequences, Verdict
+from worker.sequences import Sequences
 
 log = get_logger("outreach.sending")
 
@@ -34,6 +33,9 @@ class SendService:
         self.rng = rng or random.Random()
         self.clock = clock
         self.sequences = Sequences(runtime)
+        self.lifecycle = Lifecycle(
+            runtime.store, runtime.pacer, self.sequences, runtime.accounts, runtime.policy
+        )
 
     def send(self, delivery_id: int) -> None:
         rt = self.runtime
@@ -51,21 +53,18 @@ class SendService:
                 return
             if delivery.status != Status.QUEUED:
                 # Changed since its release (cancelled, say): free the account, send nothing.
-                log.info("delivery_no_longer_queued", status=delivery.status.value)
-                rt.pacer.finish(
-                    delivery.account, delivery_id, window_s=None, now=self.clock().timestamp()
-                )
+                self.lifecycle.release_unsent(delivery, self.clock())
                 return
             now = self.clock()
             campaign = self.sequences.campaign_of(delivery)  # read once for both checks
             verdict = self.sequences.verdict(delivery, campaign)
             if verdict is not None:
-                self._set_aside(delivery, verdict, now)
+                self.lifecycle.set_aside(delivery, verdict, now)
                 return
             account = rt.accounts.find(delivery.account)
             held_until = account and self.sequences.held_until(delivery, campaign, account, now)
             if held_until:
-                self._hold(delivery, held_until, now)
+                self.lifecycle.hold(delivery, held_until, now)
                 return
             claimed = rt.store.claim(delivery_id, now)
             if claimed is None:
@@ -79,7 +78,7 @@ class SendService:
                 decision = decide_send(
                     outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
                 )
-                self._apply(claimed, Status.SENDING, decision, answered_at)
+                self.lifecycle.settle(claimed, Status.SENDING, decision, answered_at)
 
     def check(self, delivery_id: int) -> None:
         rt = self.runtime
@@ -92,38 +91,7 @@ class SendService:
         ):
             outcome, answered_at = self._check_task(delivery, delivery.task_id)
             decision = decide_check(outcome, delivery, rt.policy, answered_at)
-            self._apply(delivery, Status.CONFIRMING, decision, answered_at)
-
-    def _set_aside(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
-        """Free the account without sending: the campaign is paused, or the delivery ends."""
-        assert delivery.id is not None
-        if verdict.status != Status.QUEUED:
-            self.runtime.store.move(
-                delivery.id,
-                [Status.QUEUED],
-                {"status": verdict.status, "error": verdict.reason, "updated_at": now},
-            )
-            self.runtime.store.cancel_pending(
-                recipient=delivery.recipient,
-                reason=verdict.reason,
-                campaign=delivery.campaign,
-                after_step=delivery.step,
-            )
-        self.runtime.pacer.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
-        log.info("delivery_set_aside", status=verdict.status.value, reason=verdict.reason)
-
-    def _hold(self, delivery: Delivery, until: datetime, now: datetime) -> None:
-        """Put a delivery back, due when its account may send again; nothing was sent."""
-        assert delivery.id is not None
-        self.runtime.store.move(delivery.id, [Status.QUEUED], {"due_at": until, "updated_at": now})
-        self.runtime.pacer.finish(
-            delivery.account,
-            delivery.id,
-            window_s=None,
-            now=now.timestamp(),
-            requeue_at=until.timestamp(),
-        )
-        log.info("delivery_held", until=until.isoformat())
+            self.lifecycle.settle(delivery, Status.CONFIRMING, decision, answered_at)
 
     def _call_provider(self, delivery: Delivery) -> tuple[SendOutcome, datetime]:
         """The send's outcome, and when its answer came: the request had certainly left by
@@ -147,7 +115,10 @@ class SendService:
         except UnknownAccountError as exc:
             return Rejected(str(exc), account_level=True), self.clock()
         provider = build_provider(account.provider, rt.http, rt.settings)
-        assert isinstance(provider, OutX)  # only OutX deliveries are ever confirming
+        if not provider.can(Capability.CHECK_TASK):
+            # Only a provider with tasks makes a delivery `confirming`: the accounts file changed.
+            reason = f"account {account.name} now uses {account.provider}, which has no tasks"
+            return Rejected(reason, account_level=True), self.clock()
         started, timer = self.clock(), time.perf_counter()
         outcome = provider.check_task(account, task_id)
         answered_at = self.clock()
@@ -186,73 +157,6 @@ class SendService:
             http_status=outcome.http_status,
             latency_ms=round(latency_ms, 1),
         )
-
-    def _apply(
-        self, delivery: Delivery, from_status: Status, decision: Decision, answered_at: datetime
-    ) -> None:
-        """Record the decision in the database first (the truth), then in Redis."""
-        rt = self.runtime
-        assert delivery.id is not None
-        now = self.clock()
-        moved = rt.store.move(
-            delivery.id,
-            [from_status],
-            {**decision.changes, "status": decision.status, "updated_at": now},
-        )
-        if not moved:
-            log.warning("delivery_changed_meanwhile", wanted=decision.status.value)
-        log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
-        if moved and decision.status in TERMINAL:
-            SENDS.labels(delivery.provider, decision.status.value).inc()
-        if moved:
-            sent = delivery.model_copy(update=decision.changes)
-            self.sequences.after(sent, decision.status, answered_at)
-        paused_until = None
-        if decision.pause_forever:
-            paused_until = PAUSED_FOREVER
-        elif decision.pause_until is not None:
-            paused_until = decision.pause_until.timestamp()
-        if paused_until is not None:
-            cause = (
-                "breaker"
-                if decision.breaker == "trip"
-                else "account_refused"
-                if decision.pause_forever
-                else "rate_limited"
-            )
-            ACCOUNT_PAUSES.labels(delivery.account, cause).inc()
-            log.warning(
-                "account_paused",
-                reason=decision.pause_reason,
-                until=None if decision.pause_forever else decision.pause_until,
-            )
-        if decision.check_at is not None:
-            rt.pacer.schedule_check(delivery.id, decision.check_at.timestamp())
-        elif from_status == Status.CONFIRMING:
-            rt.pacer.drop_check(delivery.id)
-        if from_status == Status.SENDING:
-            rt.pacer.finish(
-                delivery.account,
-                delivery.id,
-                window_s=self.window_for(delivery.account),
-                now=answered_at.timestamp(),
-                requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
-                paused_until=paused_until,
-                pause_reason=decision.pause_reason,
-                breaker=decision.breaker,
-            )
-        elif paused_until is not None:
-            rt.pacer.pause(delivery.account, paused_until, decision.pause_reason)
-
-    def window_for(self, account_name: str) -> tuple[float, float]:
-        """An account's pacing window: its own if the accounts file gives one."""
-        policy = self.runtime.policy
-        low, high = policy.pace_min_s, policy.pace_max_s
-        account = self.runtime.accounts.find(account_name)
-        if account is not None:
-            low = account.pace_min_seconds if account.pace_min_seconds is not None else low
-            high = account.pace_max_seconds if account.pace_max_seconds is not None else high
-        return low, max(low, high)
 
 
 def request_of(delivery: Delivery) -> SendRequest:

@@ -1,0 +1,169 @@
+"""A delivery's life after its release, in one place: settle an outcome (database first, the
+truth), carry it into the sequence, count it, and free or requeue its account's slot in Redis.
+The worker and the scheduler's sweep both go through here, so the rules cannot drift apart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from worker.accounts import Accounts
+from worker.logs import get_logger
+from worker.metrics import ACCOUNT_PAUSES, SENDS
+from worker.models import TERMINAL, Delivery, Status
+from worker.pacing import PAUSED_FOREVER, Pacer
+from worker.policy import Decision, Policy
+from worker.sequences import Sequences, Verdict
+from worker.store import DeliveryStore
+
+log = get_logger("outreach.lifecycle")
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        store: DeliveryStore,
+        pacer: Pacer,
+        sequences: Sequences,
+        accounts: Accounts,
+        policy: Policy,
+    ):
+        self.store = store
+        self.pacer = pacer
+        self.sequences = sequences
+        self.accounts = accounts
+        self.policy = policy
+
+    def settle(
+        self, delivery: Delivery, from_status: Status, decision: Decision, at: datetime
+    ) -> None:
+        """Record `decision` for `delivery` (in `from_status`), whose answer came `at`."""
+        assert delivery.id is not None
+        moved = self.store.move(
+            delivery.id,
+            [from_status],
+            {**decision.changes, "status": decision.status, "updated_at": at},
+        )
+        if not moved:
+            log.warning("delivery_changed_meanwhile", wanted=decision.status.value)
+        log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
+        if moved and decision.status in TERMINAL:
+            SENDS.labels(delivery.provider, decision.status.value).inc()
+        if moved:
+            self.sequences.after(delivery.model_copy(update=decision.changes), decision.status, at)
+        paused_until = _paused_until(decision)
+        if paused_until is not None:
+            ACCOUNT_PAUSES.labels(delivery.account, _pause_cause(decision)).inc()
+            log.warning(
+                "account_paused",
+                reason=decision.pause_reason,
+                until=None if decision.pause_forever else decision.pause_until,
+            )
+        if decision.check_at is not None:
+            self.pacer.schedule_check(delivery.id, decision.check_at.timestamp())
+        elif from_status == Status.CONFIRMING:
+            self.pacer.drop_check(delivery.id)
+        if from_status == Status.SENDING:
+            self.pacer.finish(
+                delivery.account,
+                delivery.id,
+                window_s=self.window_for(delivery.account),
+                now=at.timestamp(),
+                requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
+                paused_until=paused_until,
+                pause_reason=decision.pause_reason,
+                breaker=decision.breaker,
+            )
+        elif paused_until is not None:
+            self.pacer.pause(delivery.account, paused_until, decision.pause_reason)
+
+    def set_aside(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
+        """Free the account without sending: the campaign is paused, or the delivery ends."""
+        assert delivery.id is not None
+        if verdict.status != Status.QUEUED:
+            self.store.move(
+                delivery.id,
+                [Status.QUEUED],
+                {"status": verdict.status, "error": verdict.reason, "updated_at": now},
+            )
+            self.store.cancel_pending(
+                recipient=delivery.recipient,
+                reason=verdict.reason,
+                campaign=delivery.campaign,
+                after_step=delivery.step,
+            )
+        self.pacer.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
+        log.info("delivery_set_aside", status=verdict.status.value, reason=verdict.reason)
+
+    def hold(self, delivery: Delivery, until: datetime, now: datetime) -> None:
+        """Put a delivery back, due when its account may send again; nothing was sent."""
+        assert delivery.id is not None
+        self.store.move(delivery.id, [Status.QUEUED], {"due_at": until, "updated_at": now})
+        self.pacer.finish(
+            delivery.account,
+            delivery.id,
+            window_s=None,
+            now=now.timestamp(),
+            requeue_at=until.timestamp(),
+        )
+        log.info("delivery_held", until=until.isoformat())
+
+    def release_unsent(self, delivery: Delivery, now: datetime) -> None:
+        """Free the account of a delivery that changed since its release: nothing was sent."""
+        assert delivery.id is not None
+        log.info("delivery_no_longer_queued", status=delivery.status.value)
+        self.pacer.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
+
+    def time_out(
+        self,
+        account: str,
+        delivery_id: int,
+        *,
+        due: float,
+        delivery: Delivery | None,
+        timeout_s: float,
+        now: datetime,
+    ) -> None:
+        """A release whose worker went silent for longer than `timeout_s`."""
+        if delivery is not None and delivery.status == Status.SENDING:
+            # The worker died or hung mid-send: the message may have gone out.
+            error = f"no outcome within {timeout_s:g}s of the send starting"
+            decision = Decision("delivery_unknown", Status.UNKNOWN, {"error": error})
+            with structlog.contextvars.bound_contextvars(
+                delivery_id=delivery_id, account=account, provider=delivery.provider
+            ):
+                self.settle(delivery, Status.SENDING, decision, now)
+            return
+        requeue_at = None
+        if delivery is not None and delivery.status == Status.QUEUED:
+            requeue_at = due  # released but never claimed (its task was lost)
+            log.warning("delivery_requeued", delivery_id=delivery_id, account=account)
+        self.pacer.finish(
+            account,
+            delivery_id,
+            window_s=self.window_for(account),
+            now=now.timestamp(),
+            requeue_at=requeue_at,
+        )
+
+    def window_for(self, account_name: str) -> tuple[float, float]:
+        """An account's pacing window: its own if the accounts file gives one."""
+        low, high = self.policy.pace_min_s, self.policy.pace_max_s
+        account = self.accounts.find(account_name)
+        if account is not None:
+            low = account.pace_min_seconds if account.pace_min_seconds is not None else low
+            high = account.pace_max_seconds if account.pace_max_seconds is not None else high
+        return low, max(low, high)
+
+
+def _paused_until(decision: Decision) -> float | None:
+    if decision.pause_forever:
+        return PAUSED_FOREVER
+    return None if decision.pause_until is None else decision.pause_until.timestamp()
+
+
+def _pause_cause(decision: Decision) -> str:
+    if decision.breaker == "trip":
+        return "breaker"
+    return "account_refused" if decision.pause_forever else "rate_limited"
