@@ -1,4 +1,6 @@
-"""Provider adapters, one module each, behind the `Provider` interface in `base`."""
+"""Provider adapters, one module each, behind the `Provider` interface in `base`, registered in
+one table here: a new provider is its module plus one line in PROVIDER_TYPES (and its base URL
+setting)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import httpx
 
 from worker.accounts import ProviderName
 from worker.errors import Problem
-from worker.providers.base import Clock, Provider, SendRequest, utc_now
+from worker.providers.base import Capability, Clock, Provider, SendRequest, utc_now
 from worker.providers.connectsafely import ConnectSafely
 from worker.providers.linkup import LinkUp
 from worker.providers.outx import OutX
@@ -41,6 +43,7 @@ def check_request(name: ProviderName, request: SendRequest) -> list[Problem]:
 
 __all__ = [
     "PROVIDER_TYPES",
+    "Capability",
     "ConnectSafely",
     "LinkUp",
     "OutX",

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import httpx
@@ -21,7 +22,7 @@ from worker.accounts import Account, ProviderName
 from worker.errors import Problem
 from worker.providers.answers import Answer, outcome_for, status_row
 from worker.providers.http import Reply, error_text, exchange
-from worker.providers.outcomes import Failure, Rejected, SendOutcome
+from worker.providers.outcomes import Failure, Rejected, SendOutcome, TaskOutcome
 from worker.providers.ratelimits import retry_at
 from worker.recipients import Recipient
 
@@ -70,14 +71,23 @@ class SendRequest:
     conversation_urn: str | None = None  # reply into this existing conversation
 
 
+class Capability(StrEnum):
+    """What a provider's API documents it can do; callers ask for one, never for a class."""
+
+    SEND = "send"
+    CHECK_TASK = "check_task"  # a send is a task whose status is checked later (OutX)
+
+
 class Provider(ABC):
-    """A provider adapter: validation rules plus the send call.
+    """A provider adapter: validation rules plus the send call, and whatever else its
+    `capabilities` declare.
 
     An adapter names which row of the outcome table (`worker.providers.answers`) an answer
     is, from what its documentation says; `classify` does the rest the same way for all.
     """
 
     name: ClassVar[ProviderName]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.SEND})
     max_text_chars: ClassVar[int]
     # Where the limit comes from, for the error message: the provider's docs or our own rule.
     text_limit_source: ClassVar[str]
@@ -95,6 +105,13 @@ class Provider(ABC):
     @abstractmethod
     def send(self, account: Account, request: SendRequest) -> SendOutcome:
         """Make the provider call and say what it came to."""
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def check_task(self, account: Account, task_id: str) -> TaskOutcome:
+        """Where a send's task stands (only with Capability.CHECK_TASK)."""
+        raise NotImplementedError(f"{self.name} has no tasks to check")
 
     @abstractmethod
     def is_success(self, body: dict[str, Any]) -> bool:

@@ -16,7 +16,14 @@ from typing import Any, ClassVar
 from worker.accounts import Account
 from worker.errors import Problem
 from worker.providers.answers import Answer
-from worker.providers.base import Provider, SendRequest, as_str, check_text, unsupported
+from worker.providers.base import (
+    Capability,
+    Provider,
+    SendRequest,
+    as_str,
+    check_text,
+    unsupported,
+)
 from worker.providers.http import Reply, error_text, exchange
 from worker.providers.outcomes import (
     Accepted,
@@ -43,6 +50,7 @@ _INVALID_MESSAGE_ERRORS = (
 
 class OutX(Provider):
     name = "outx"
+    capabilities = frozenset({Capability.SEND, Capability.CHECK_TASK})
     max_text_chars: ClassVar[int] = MAX_TEXT_CHARS
     text_limit_source: ClassVar[str] = "OutX's documented maximum"
 
