@@ -1,14 +1,18 @@
-"""Every Redis key outreach uses. Redis only indexes the database: `outreach recover` rebuilds
-all of these from it.
+"""Every Redis key outreach uses, here and nowhere else: the Lua scripts receive theirs in KEYS.
+Redis only indexes the database: `outreach recover` rebuilds all of these from it.
 
-    outreach:accounts          ZSET account -> earliest time it may have something to release
-    outreach:queue:<account>   ZSET delivery id -> due time (the account's queue)
-    outreach:pace:<account>    HASH inflight, inflight_since, inflight_due, next_at,
-                                    paused_until, pause_reason, gap_bag,
-                                    breaker_failures, breaker_trips
-    outreach:inflight          ZSET account -> when its in-flight delivery was released
-    outreach:checks            ZSET delivery id -> when to check its OutX task (a lease)
-    outreach:wake              pub/sub channel: something may have become due sooner
+    outreach:accounts            ZSET account -> earliest time it may have something to release
+    outreach:{<account>}:queue   ZSET delivery id -> due time (the account's queue)
+    outreach:{<account>}:pace    HASH inflight, inflight_since, inflight_due, next_at,
+                                      paused_until, pause_reason, gap_bag,
+                                      breaker_failures, breaker_trips
+    outreach:inflight            ZSET account -> when its in-flight delivery was released
+    outreach:checks              ZSET delivery id -> when to check its OutX task (a lease)
+    outreach:wake                pub/sub channel: something may have become due sooner
+
+`{<account>}` is a Redis Cluster hash tag, so one account's keys share one slot. The scripts
+that update the global indexes (accounts, inflight) with an account's own keys still span
+slots; the README says why outreach runs on one Redis (with Sentinel), not a Cluster.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ WAKE = f"{PREFIX}:wake"
 
 
 def queue(account: str) -> str:
-    return f"{PREFIX}:queue:{account}"
+    return f"{PREFIX}:{{{account}}}:queue"
 
 
 def pace(account: str) -> str:
-    return f"{PREFIX}:pace:{account}"
+    return f"{PREFIX}:{{{account}}}:pace"

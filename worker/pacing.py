@@ -88,14 +88,22 @@ class Pacer:
         in flight in Redis; returns how many were missing."""
         if not items:
             return 0
-        args: list[str | float] = [keys.PREFIX]
+        script_keys = [keys.ACCOUNTS]
+        args: list[str | float] = []
         for account, delivery_id, due_ts in items:
+            script_keys += [keys.queue(account), keys.pace(account)]
             args += [account, str(delivery_id), due_ts]
-        return int(self._reindex(keys=[keys.ACCOUNTS], args=args))
+        return int(self._reindex(keys=script_keys, args=args))
 
     def release(self, now: float, limit: int = 500) -> list[Release]:
         """Take the due deliveries, at most one per account, each now in flight."""
-        flat = self._release(keys=[keys.ACCOUNTS, keys.INFLIGHT], args=[now, limit, keys.PREFIX])
+        due = [_text(a) for a in self.redis.zrangebyscore(keys.ACCOUNTS, "-inf", now, 0, limit)]
+        if not due:
+            return []
+        script_keys = [keys.ACCOUNTS, keys.INFLIGHT]
+        for account in due:
+            script_keys += [keys.pace(account), keys.queue(account)]
+        flat = self._release(keys=script_keys, args=[now, *due])
         return [
             Release(_text(flat[i]), int(flat[i + 1]), float(_text(flat[i + 2])))
             for i in range(0, len(flat), 3)

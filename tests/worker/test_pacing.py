@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
+from importlib.resources import files
 
 import pytest
 import redis
 
 from worker import keys
 from worker.pacing import Pacer, Release
+from worker.policy import Breaker
 
 T0 = 1_800_000_000.0
 WINDOW = (0.2, 0.4)
@@ -126,3 +129,43 @@ def test_the_next_wake_is_the_earliest_due_time(pacer: Pacer) -> None:
     pacer.enqueue([("ann", 1, T0 + 9)])
     pacer.schedule_check(2, T0 + 4)
     assert pacer.next_wake() == T0 + 4
+
+
+def test_a_shorter_pause_never_cuts_an_operators_pause_short(pacer: Pacer) -> None:
+    pacer.enqueue([("ann", 1, T0), ("ann", 2, T0)])
+    pacer.release(T0)
+    pacer.pause("ann", None, "holiday")  # while a send is in flight
+    # That send comes back rate-limited: a 300 s pause must not replace "until resumed".
+    pacer.finish(
+        "ann", 1, window_s=WINDOW, now=T0 + 1, paused_until=T0 + 300, pause_reason="limited"
+    )
+    pacer.pause("ann", T0 + 600, "limited again")
+    state = pacer.state("ann")
+    assert state.pause_reason == "holiday"
+    assert state.pause_at(T0 + 10**6) is not None
+    assert pacer.release(T0 + 10**6) == []
+
+
+def test_the_breaker_counts_trips_and_resets_and_resume_clears_it(pacer: Pacer) -> None:
+    pacer.enqueue([("ann", i, T0) for i in range(1, 6)])
+    for i, step in enumerate(["count", "count", "trip", "trip"], start=1):
+        pacer.release(T0 + 10 * i)
+        pacer.finish("ann", i, window_s=(0, 0), now=T0 + 10 * i, breaker=step)  # type: ignore[arg-type]
+    assert pacer.breaker("ann") == Breaker(failures=4, trips=2)
+    pacer.resume("ann", T0 + 50)
+    assert pacer.breaker("ann") == Breaker()
+    pacer.release(T0 + 60)
+    pacer.finish("ann", 5, window_s=(0, 0), now=T0 + 60, breaker="count")
+    pacer.finish("ann", 5, window_s=(0, 0), now=T0 + 60, breaker="reset")  # not in flight: no-op
+    assert pacer.breaker("ann") == Breaker(failures=1, trips=0)
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in files("worker.lua").iterdir() if p.name.endswith(".lua"))
+)
+def test_scripts_touch_only_the_keys_they_are_given(script: str) -> None:
+    """Every key a script touches comes in KEYS, built by worker.keys: none is spelt inside."""
+    source = files("worker.lua").joinpath(script).read_text(encoding="utf-8")
+    code = "\n".join(line.split("--")[0] for line in source.splitlines())
+    assert re.findall(r"'[^']*:[^']*'|\"[^\"]*:[^\"]*\"", code) == []
+    assert "prefix" not in code

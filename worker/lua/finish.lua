@@ -8,13 +8,14 @@
 --
 -- KEYS[1]  outreach:accounts          ZSET account -> earliest time worth looking
 -- KEYS[2]  outreach:inflight          ZSET account -> release time of its in-flight delivery
--- KEYS[3]  outreach:pace:<account>    HASH
--- KEYS[4]  outreach:queue:<account>   ZSET delivery id -> due time
+-- KEYS[3]  outreach:{<account>}:pace   HASH
+-- KEYS[4]  outreach:{<account>}:queue  ZSET delivery id -> due time
 -- ARGV[1]  account
 -- ARGV[2]  delivery id
 -- ARGV[3]  gap in seconds from now until the account's next send
 -- ARGV[4]  due time to put the delivery back in the queue with, or '' to leave it out
--- ARGV[5]  paused_until (epoch seconds), or '' to leave the pause as it is
+-- ARGV[5]  paused_until (epoch seconds), or '' to leave the pause as it is; a pause that
+--          ends sooner than the one in force is ignored
 -- ARGV[6]  pause reason
 -- ARGV[7]  now (epoch seconds)
 -- ARGV[8]  the account's gap bag after this draw (see worker.policy.draw_gap)
