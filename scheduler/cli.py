@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import os
 import signal
 import sys
 import threading
@@ -20,7 +21,6 @@ from rich.table import Table
 
 from scheduler.cli_campaigns import campaign_app, campaigns, recipients_app
 from scheduler.cli_db import db_app
-from scheduler.demo import run_demo
 from scheduler.operations import (
     account_summaries,
     delivery_view,
@@ -41,8 +41,6 @@ from worker.logs import configure_logging
 from worker.providers.base import MediaFile
 from worker.redaction import redact
 from worker.runtime import get_runtime
-from worker.sandbox.server import Sandbox
-from worker.sandbox.state import Config
 from worker.settings import get_settings
 
 # Typer's pretty tracebacks print local variables, which may hold credentials: off.
@@ -56,7 +54,18 @@ app = typer.Typer(
 
 
 @app.callback()
-def _configure() -> None:
+def _configure(
+    embedded: Annotated[
+        bool,
+        typer.Option(
+            "--embedded",
+            help="Without OUTREACH_REDIS_URL, start an embedded Redis (development only).",
+        ),
+    ] = False,
+) -> None:
+    if embedded:
+        os.environ["OUTREACH_EMBEDDED_REDIS"] = "true"  # for this process and its children
+        get_settings.cache_clear()
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
 
@@ -73,6 +82,10 @@ def sandbox(
     ] = 0.0,
 ) -> None:
     """Serve the provider sandbox: LinkUp, ConnectSafely and OutX as their docs describe."""
+    # Development tools load only when asked for: production never imports them.
+    from worker.dev.sandbox.server import Sandbox  # noqa: PLC0415
+    from worker.dev.sandbox.state import Config  # noqa: PLC0415
+
     server = Sandbox(
         host, port, Config(min_gap_s=min_gap, outx_complete_after_s=outx_complete_after)
     )
@@ -320,6 +333,8 @@ def demo(
 ) -> None:
     """Run the sample campaign on embedded defaults against a local sandbox (no network, no
     keys); exits 1 unless every message ends as expected."""
+    from scheduler.dev.demo import run_demo  # noqa: PLC0415 - development only
+
     show_live = Console().is_terminal if live is None else live
     console = Console(soft_wrap=not show_live)  # a log file keeps each line whole
     raise typer.Exit(run_demo(console, get_settings().data_dir, show_live))

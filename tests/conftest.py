@@ -19,11 +19,11 @@ import pytest
 from tests.databases import reset_to_migrations
 from tests.fakes import ACCOUNTS_DOCUMENT, SECRETS, account_secrets, accounts_toml
 from worker.accounts import Accounts, parse_accounts
-from worker.embedded import EmbeddedRedis
+from worker.dev.embedded import EmbeddedRedis
+from worker.dev.sandbox.control import SandboxClient
+from worker.dev.sandbox.server import Sandbox
 from worker.providers.http import build_client
 from worker.runtime import Runtime
-from worker.sandbox.control import SandboxClient
-from worker.sandbox.server import Sandbox
 from worker.settings import Settings
 from worker.store import create_engine
 

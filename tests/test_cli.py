@@ -14,7 +14,7 @@ import httpx
 import pytest
 import redis
 
-from scheduler.demo import DEMO_SECRETS
+from scheduler.dev.demo import DEMO_SECRETS
 from tests.databases import empty_database
 from tests.fakes import SECRETS
 from worker import schema
@@ -83,6 +83,18 @@ def test_a_worker_refuses_two_entries_that_are_one_linkedin_sender(tmp_path: Pat
     assert "accounts 'carol' and 'carol2' are one LinkedIn sender" in result.stderr
     assert "Traceback" not in result.stderr
     assert not any(secret in result.stderr for secret in SECRETS.values())
+
+
+def test_a_worker_without_a_redis_url_asks_for_one_or_for_embedded(tmp_path: Path) -> None:
+    accounts_file = tmp_path / "accounts.toml"
+    accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8")
+    env = _env(tmp_path, OUTREACH_ACCOUNTS_FILE=str(accounts_file))
+
+    result = _run(["worker"], env)
+
+    assert result.returncode == 2
+    assert "OUTREACH_REDIS_URL is not set" in result.stderr and "--embedded" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_bad_setting_names_the_variable(tmp_path: Path) -> None:

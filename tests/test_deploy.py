@@ -131,8 +131,8 @@ def test_the_package_carries_its_data_files(tmp_path: Path) -> None:
         "worker/lua/release.lua",
         "worker/migrations/script.py.mako",
         "worker/migrations/versions/0001_initial_schema.py",
-        "scheduler/sample/campaign.toml",
-        "scheduler/sample/leads.csv",
-        "scheduler/sample/accounts.toml",
+        "scheduler/dev/sample/campaign.toml",
+        "scheduler/dev/sample/leads.csv",
+        "scheduler/dev/sample/accounts.toml",
     ):
         assert expected in names

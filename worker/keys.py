@@ -12,7 +12,7 @@ Redis only indexes the database: `outreach recover` rebuilds all of these from i
 
 `{<account>}` is a Redis Cluster hash tag, so one account's keys share one slot. The scripts
 that update the global indexes (accounts, inflight) with an account's own keys still span
-slots; the README says why outreach runs on one Redis (with Sentinel), not a Cluster.
+slots; the README says why outreach runs on one Redis, not a Cluster.
 """
 
 from __future__ import annotations

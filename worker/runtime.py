@@ -14,7 +14,7 @@ import redis
 
 from worker import schema
 from worker.accounts import Accounts, load_accounts
-from worker.embedded import EmbeddedRedis
+from worker.errors import ConfigurationError
 from worker.pacing import Pacer
 from worker.policy import Policy
 from worker.providers.http import shared_client
@@ -23,9 +23,18 @@ from worker.store import DeliveryStore, create_engine
 
 
 def redis_url(settings: Settings) -> str:
-    """The configured Redis, or the embedded one in the data directory (started if needed)."""
+    """The configured Redis; or, when development asks for it, the embedded one in the data
+    directory (started if needed)."""
     if settings.redis_url:
         return settings.redis_url
+    if not settings.embedded_redis:
+        raise ConfigurationError(
+            "OUTREACH_REDIS_URL is not set: point it at your Redis (redis://HOST:6379/0),"
+            " or pass --embedded to start an embedded Redis for"
+            " development (it needs the 'embedded' extra)"
+        )
+    from worker.dev.embedded import EmbeddedRedis  # noqa: PLC0415 - development only
+
     return EmbeddedRedis(Path(settings.data_dir)).ensure_running().url
 
 

@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OUTREACH_", frozen=True, extra="ignore")
 
     redis_url: str | None = Field(
-        default=None, description="Redis for queues and pacing; unset: an embedded Redis."
+        default=None,
+        description="Redis for queues and pacing; required unless EMBEDDED_REDIS is set.",
+    )
+    embedded_redis: bool = Field(
+        default=False,
+        description="Without a Redis URL, start an embedded Redis (development only; --embedded).",
     )
     database_url: str | None = Field(
         default=None, description="Delivery records; unset: SQLite in the data directory."

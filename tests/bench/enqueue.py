@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from tests.databases import migrate
 from tests.fakes import account_secrets, accounts_toml
-from worker.embedded import EmbeddedRedis
+from worker.dev.embedded import EmbeddedRedis
 from worker.models import Delivery
 from worker.runtime import Runtime
 from worker.settings import Settings

@@ -30,10 +30,10 @@ from scheduler.pump import Pump
 from tests.cluster import OUTREACH, Cluster, gaps_by_sender
 from tests.databases import migrate
 from worker.celery_app import QUEUE, connect
-from worker.embedded import EmbeddedRedis
+from worker.dev.embedded import EmbeddedRedis
+from worker.dev.sandbox.control import SandboxClient
 from worker.logs import configure_logging
 from worker.pacing import Pacer
-from worker.sandbox.control import SandboxClient
 
 CONCURRENCY = 8
 

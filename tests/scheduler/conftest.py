@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from tests.cluster import Cluster
+from worker.dev.sandbox.server import Sandbox
 from worker.runtime import Runtime
-from worker.sandbox.server import Sandbox
 
 ACCOUNTS = {"ann": "linkup", "dan": "connectsafely", "eve": "outx"}
 

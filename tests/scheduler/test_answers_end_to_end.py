@@ -16,11 +16,11 @@ import pytest
 from scheduler.producer import enqueue_message
 from tests.cluster import Cluster
 from tests.scheduler.conftest import MakeCluster
+from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.models import Delivery, Status
 from worker.pacing import PAUSED_FOREVER
 from worker.providers.answers import TABLE, Answer
 from worker.providers.outx import STATUS_PATH
-from worker.sandbox.control import SandboxClient, sender_of
 
 pytestmark = pytest.mark.slow
 

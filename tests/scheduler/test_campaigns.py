@@ -19,11 +19,11 @@ from scheduler.steering import (
     pause_campaign,
     resume_campaign,
 )
+from worker.dev.sandbox.control import SandboxClient
+from worker.dev.sandbox.server import Sandbox
 from worker.errors import CampaignInputError
 from worker.models import Delivery, Status
 from worker.runtime import Runtime
-from worker.sandbox.control import SandboxClient
-from worker.sandbox.server import Sandbox
 from worker.sending import SendService
 from worker.sequences import Sequences
 

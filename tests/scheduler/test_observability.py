@@ -14,11 +14,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from scheduler.processes import dependencies_ready
 from scheduler.producer import enqueue_message
 from tests.cluster import Cluster
+from worker.dev.sandbox.control import SandboxClient, sender_of
+from worker.dev.sandbox.server import Sandbox
 from worker.health import HealthServer
 from worker.metrics import QueueCollector, registry
 from worker.runtime import Runtime
-from worker.sandbox.control import SandboxClient, sender_of
-from worker.sandbox.server import Sandbox
 
 
 def _free_port() -> int:

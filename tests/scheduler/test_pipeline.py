@@ -13,8 +13,8 @@ import pytest
 from scheduler.campaigns import start_campaign
 from scheduler.producer import enqueue_message
 from tests.cluster import Cluster, gaps_by_sender
+from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.models import Status
-from worker.sandbox.control import SandboxClient, sender_of
 
 pytestmark = pytest.mark.slow
 

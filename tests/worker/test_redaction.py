@@ -13,13 +13,13 @@ import structlog
 
 from tests.fakes import SECRETS
 from worker.accounts import Accounts
+from worker.dev.sandbox.control import SandboxClient
 from worker.logs import configure_logging, get_logger
 from worker.providers.base import SendRequest
 from worker.providers.linkup import LinkUp
 from worker.providers.outcomes import Rejected
 from worker.recipients import parse_recipient
 from worker.redaction import MASK, Secret
-from worker.sandbox.control import SandboxClient
 from worker.settings import Settings
 
 

@@ -12,10 +12,10 @@ from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from scheduler.producer import enqueue_message
+from worker.dev.sandbox.control import SandboxClient
+from worker.dev.sandbox.server import Sandbox
 from worker.models import Status
 from worker.runtime import Runtime
-from worker.sandbox.control import SandboxClient
-from worker.sandbox.server import Sandbox
 from worker.sending import SendService
 
 ACCOUNTS = {"ann": "linkup", "eve": "outx"}

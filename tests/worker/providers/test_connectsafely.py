@@ -11,11 +11,11 @@ import pytest
 from tests.fakes import FIXED_NOW
 from tests.worker.providers.expect import assert_outcome
 from worker.accounts import Accounts
+from worker.dev.sandbox.control import SandboxClient
 from worker.providers.base import MediaFile, SendRequest
 from worker.providers.connectsafely import ConnectSafely
 from worker.providers.outcomes import RateLimited, Rejected, Sent, Transient, Unknown
 from worker.recipients import parse_recipient
-from worker.sandbox.control import SandboxClient
 from worker.settings import Settings
 
 SAM = parse_recipient("https://www.linkedin.com/in/sam-smith")

@@ -12,6 +12,7 @@ import pytest
 from tests.fakes import FIXED_NOW
 from tests.worker.providers.expect import assert_outcome
 from worker.accounts import Accounts
+from worker.dev.sandbox.control import SandboxClient
 from worker.providers.base import SendRequest
 from worker.providers.outcomes import (
     Accepted,
@@ -24,7 +25,6 @@ from worker.providers.outcomes import (
 )
 from worker.providers.outx import OutX
 from worker.recipients import parse_recipient
-from worker.sandbox.control import SandboxClient
 from worker.settings import Settings
 
 KIM = parse_recipient("urn:li:person:ACoAABCDEFGhijklmnopqrstu")

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from worker.sandbox.faults import Fault, TaskResult
+from worker.dev.sandbox.faults import Fault, TaskResult
 
 
 def fingerprint(secret: str) -> str:

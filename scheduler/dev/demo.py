@@ -1,4 +1,4 @@
-"""`outreach demo`: the shipped sample campaign (`scheduler/sample/`) on embedded defaults.
+"""`outreach demo`: the shipped sample campaign (`scheduler/dev/sample/`) on embedded defaults.
 
 An embedded Redis, SQLite and the provider sandbox; one scheduler and two workers as real
 processes. The campaign sends a two-step sequence through LinkUp, ConnectSafely and OutX; the
@@ -16,10 +16,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -27,18 +25,18 @@ from rich.console import Console
 
 from scheduler.campaign_file import parse_duration
 from scheduler.campaigns import Plan, start_campaign
-from scheduler.demo_view import Watcher, print_summary
-from worker.embedded import EmbeddedRedis
+from scheduler.dev.demo_run import EXPECTED, DemoRun
+from scheduler.dev.demo_view import Watcher, print_summary
+from worker.dev.embedded import EmbeddedRedis
+from worker.dev.sandbox.control import sender_of
+from worker.dev.sandbox.faults import parse_fault
+from worker.dev.sandbox.server import Sandbox
+from worker.dev.sandbox.state import Config
 from worker.errors import CampaignInputError
-from worker.models import TERMINAL, Delivery
 from worker.runtime import Runtime
-from worker.sandbox.control import sender_of
-from worker.sandbox.faults import parse_fault
-from worker.sandbox.server import Sandbox
-from worker.sandbox.state import Config
 from worker.settings import Settings
 
-SAMPLE = resources.files("scheduler.sample")
+SAMPLE = resources.files("scheduler.dev.sample")
 # Made-up keys: the sandbox accepts any, and the demo must never need real ones.
 DEMO_SECRETS = {
     "DEMO_LINKUP_API_KEY": "demo-linkup-key-0001",
@@ -50,28 +48,7 @@ PACE_S = (1.0, 2.0)  # instead of 30-60 s between two sends of an account
 DAY_S = 5.0  # each day of a follow-up delay lasts this long
 RATE_LIMIT_PAUSE_S = 5.0  # instead of 300 s
 OUTX_FAILURE = "Recipient is not a 1st-degree connection"
-# What the sample campaign must end as: 9 valid leads x 2 steps; carol's first OutX task
-# fails, so that lead's follow-up is cancelled.
-EXPECTED = {"sent": 16, "failed": 1, "cancelled": 1}
 OUTREACH = str(Path(sys.executable).parent / "outreach")
-
-
-@dataclass(frozen=True)
-class DemoRun:
-    home: Path
-    rejected: list[str]
-    plan: Plan
-    rows: list[Delivery]
-    messages_received: int
-    violations: int
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(sorted(Counter(r.status.value for r in self.rows).items()))
-
-    @property
-    def ok(self) -> bool:
-        return all(r.status in TERMINAL for r in self.rows) and self.counts == EXPECTED
 
 
 def run_demo(console: Console, data_dir: Path, live: bool) -> int:
@@ -141,7 +118,7 @@ def _settings(home: Path, sandbox_url: str, redis_url: str) -> Settings:
 
 def _introduce(console: Console) -> None:
     console.print(
-        "[bold]outreach demo[/bold]: the sample campaign in scheduler/sample/ on an embedded"
+        "[bold]outreach demo[/bold]: the sample campaign in scheduler/dev/sample/ on an embedded"
         " Redis, SQLite and the provider sandbox, with 1 scheduler and 2 workers.\n"
         f"[yellow]Time is scaled down[/yellow]: {PACE_S[0]:g}-{PACE_S[1]:g} s between two sends"
         f" of an account (30-60 s by default), each day of a follow-up delay lasts {DAY_S:g} s,"

@@ -25,10 +25,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from worker.sandbox import connectsafely, linkup, outx
-from worker.sandbox.dialect import Answer, Call
-from worker.sandbox.faults import parse_fault
-from worker.sandbox.state import Config, SandboxState
+from worker.dev.sandbox import connectsafely, linkup, outx
+from worker.dev.sandbox.dialect import Answer, Call
+from worker.dev.sandbox.faults import parse_fault
+from worker.dev.sandbox.state import Config, SandboxState
 
 Route = Callable[[SandboxState, Call], Answer]
 

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from worker.sandbox.control import SandboxClient
-from worker.sandbox.faults import TaskResult, parse_fault
-from worker.sandbox.server import Sandbox
-from worker.sandbox.state import Task, fingerprint
+from worker.dev.sandbox.control import SandboxClient
+from worker.dev.sandbox.faults import TaskResult, parse_fault
+from worker.dev.sandbox.server import Sandbox
+from worker.dev.sandbox.state import Task, fingerprint
 
 LINKUP = "/v1/messages/send-message"
 OUTX_SEND = "/linkedin-agent/send-message"

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from worker.accounts import Account
-from worker.sandbox.state import fingerprint
+from worker.dev.sandbox.state import fingerprint
 
 
 def sender_of(account: Account) -> str:

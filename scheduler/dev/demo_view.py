@@ -8,19 +8,16 @@ import subprocess
 import time
 from collections import Counter
 from contextlib import nullcontext
-from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from scheduler.dev.demo_run import DemoRun
 from worker.errors import OutreachError
 from worker.models import TERMINAL, Delivery, Status
 from worker.runtime import Runtime
-
-if TYPE_CHECKING:
-    from scheduler.demo import DemoRun
 
 COLUMNS = (
     ("waiting", (Status.WAITING,)),  # follow-ups whose previous step is not sent yet

@@ -8,7 +8,7 @@ import binascii
 import re
 import time
 
-from worker.sandbox.dialect import (
+from worker.dev.sandbox.dialect import (
     Answer,
     Call,
     Dialect,
@@ -17,8 +17,8 @@ from worker.sandbox.dialect import (
     lacks,
     run_send,
 )
-from worker.sandbox.faults import Fault
-from worker.sandbox.state import SandboxState, fingerprint
+from worker.dev.sandbox.faults import Fault
+from worker.dev.sandbox.state import SandboxState, fingerprint
 
 SEND_PATH = "/v1/messages/send-message"
 # Which profile strings are an "Invalid profile URL format" the docs do not say: the sandbox

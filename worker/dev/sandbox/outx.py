@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from worker.sandbox.dialect import Answer, Call, Dialect, fault_answer, run_send, with_fault
-from worker.sandbox.faults import Fault
-from worker.sandbox.state import SandboxState, Task, fingerprint
+from worker.dev.sandbox.dialect import Answer, Call, Dialect, fault_answer, run_send, with_fault
+from worker.dev.sandbox.faults import Fault
+from worker.dev.sandbox.state import SandboxState, Task, fingerprint
 
 SEND_PATH = "/linkedin-agent/send-message"
 STATUS_PATH = "/linkedin-agent/get-task-status"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from worker.sandbox.faults import Fault
-from worker.sandbox.state import SandboxState
+from worker.dev.sandbox.faults import Fault
+from worker.dev.sandbox.state import SandboxState
 
 
 @dataclass(frozen=True)

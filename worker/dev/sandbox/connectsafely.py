@@ -9,9 +9,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.sandbox.dialect import Answer, Call, Dialect, fake_member_id, lacks, run_send
-from worker.sandbox.faults import Fault
-from worker.sandbox.state import SandboxState, fingerprint
+from worker.dev.sandbox.dialect import Answer, Call, Dialect, fake_member_id, lacks, run_send
+from worker.dev.sandbox.faults import Fault
+from worker.dev.sandbox.state import SandboxState, fingerprint
 
 MESSAGING_PATH = "/linkedin/messaging/send"
 CONVERSATIONS_PATH = "/linkedin/conversations/send"
