@@ -71,7 +71,7 @@ def index_queued(runtime: Runtime, campaign: str) -> int:
     """Put a campaign's queued deliveries in Redis, in pipelined batches."""
     count = 0
     for entries in runtime.store.queue_entries(campaign):
-        runtime.pacer.enqueue(entries)
+        runtime.due_index.enqueue(entries)
         count += len(entries)
     return count
 

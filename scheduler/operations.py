@@ -52,9 +52,9 @@ def retry_delivery(runtime: Runtime, delivery_id: int) -> Delivery:
     )
     if not moved:
         raise OutreachError(f"delivery {delivery_id} changed meanwhile; look again")
-    runtime.pacer.enqueue([(delivery.account, delivery_id, now.timestamp())])
     refreshed = runtime.store.get(delivery_id)
     assert refreshed is not None
+    runtime.due_index.index(refreshed)
     return refreshed
 
 
@@ -78,7 +78,7 @@ def account_summaries(runtime: Runtime) -> list[AccountSummary]:
     counts = {c.account: c for c in runtime.store.account_counts(now)}
     summaries = []
     for name, account in runtime.accounts.items():
-        state = runtime.pacer.state(name)
+        state = runtime.due_index.state(name)
         count = counts.get(name)
         pause = state.pause_at(now.timestamp())
         forever = pause is not None and pause.until is None
@@ -104,13 +104,13 @@ def account_summaries(runtime: Runtime) -> list[AccountSummary]:
 
 def resume_account(runtime: Runtime, name: str) -> None:
     runtime.accounts[name]  # an unknown name is an error naming the known ones
-    runtime.pacer.resume(name, datetime.now(UTC).timestamp())
+    runtime.due_index.resume(name, datetime.now(UTC).timestamp())
 
 
 def pause_account(runtime: Runtime, name: str, reason: str) -> None:
     """Stop `name` sending until it is resumed; a send already under way finishes."""
     runtime.accounts[name]  # an unknown name is an error naming the known ones
-    runtime.pacer.pause(name, None, reason)
+    runtime.due_index.pause(name, None, reason)
 
 
 def _time(epoch: float | None) -> datetime | None:

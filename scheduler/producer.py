@@ -86,7 +86,7 @@ def enqueue_message(
     assert stored.id is not None
     if stored.status == Status.QUEUED:
         # Also for an existing row: indexing is idempotent and heals a lost index entry.
-        runtime.pacer.enqueue([(stored.account, stored.id, stored.due_at.timestamp())])
+        runtime.due_index.index(stored)
     return Enqueued(stored.id, created, stored.status)
 
 

@@ -41,7 +41,7 @@ class Pump:
         self.observe_lateness = observe_lateness
         self.sequences = Sequences(runtime)
         self.lifecycle = Lifecycle(
-            runtime.store, runtime.pacer, self.sequences, runtime.accounts, runtime.policy
+            runtime.store, runtime.due_index, self.sequences, runtime.accounts, runtime.policy
         )
         self._last_sweep = 0.0
         self.heartbeat = time.monotonic()  # when the loop last completed a step
@@ -49,13 +49,13 @@ class Pump:
 
     def tick(self, now: float) -> int:
         """Release what is due at `now`; returns how many tasks were published."""
-        pacer = self.runtime.pacer
-        released = pacer.release(now, RELEASE_BATCH)
+        due_index = self.runtime.due_index
+        released = due_index.release(now, RELEASE_BATCH)
         for release in released:
             self.publish(SEND_TASK, release.delivery_id)
             if self.observe_lateness is not None:
                 self.observe_lateness(now - release.eligible_at)
-        checks = pacer.lease_checks(now, RELEASE_BATCH, CHECK_LEASE_S)
+        checks = due_index.lease_checks(now, RELEASE_BATCH, CHECK_LEASE_S)
         for delivery_id in checks:
             self.publish(CHECK_TASK, delivery_id)
         if released or checks:
@@ -66,7 +66,7 @@ class Pump:
         """Settle sends in flight for longer than the sending timeout."""
         rt = self.runtime
         timeout_s = rt.settings.sending_timeout_seconds
-        for account, delivery_id, due in rt.pacer.stale_inflight(now - timeout_s):
+        for account, delivery_id, due in rt.due_index.stale_inflight(now - timeout_s):
             self.lifecycle.time_out(
                 account,
                 delivery_id,
@@ -124,5 +124,5 @@ class Pump:
             self.repair(now)
         if published >= RELEASE_BATCH:
             return 0.0
-        wake = self.runtime.pacer.next_wake()
+        wake = self.runtime.due_index.next_wake()
         return MAX_SLEEP_S if wake is None else min(MAX_SLEEP_S, max(0.0, wake - time.time()))

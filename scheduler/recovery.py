@@ -22,12 +22,12 @@ class Recovered:
 
 def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
     moment = now or datetime.now(UTC)
-    store, pacer = runtime.store, runtime.pacer
+    store, due_index = runtime.store, runtime.due_index
 
     # Pacing first: an account that sent just before the loss must still wait a full gap.
     last_starts = store.last_send_started()
     for account, started in last_starts.items():
-        pacer.restore_pacing(account, started.timestamp() + runtime.policy.pace_max_s)
+        due_index.restore_pacing(account, started.timestamp() + runtime.policy.pace_max_s)
 
     # A delivery that was mid-send when Redis went away is re-queued only if its worker never
     # claimed it; a claimed one stays `sending` and is settled by the sending timeout below.
@@ -37,13 +37,15 @@ def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
     for delivery in store.in_status([Status.CONFIRMING], BATCH):
         assert delivery.id is not None
         at = delivery.poll_at or moment
-        pacer.schedule_check(delivery.id, at.timestamp())
+        due_index.schedule_check(delivery.id, at.timestamp())
         checks += 1
 
     for delivery in store.in_status([Status.SENDING], BATCH):
         assert delivery.id is not None
         claimed = (delivery.claimed_at or moment).timestamp()
-        pacer.adopt_inflight(delivery.account, delivery.id, claimed, delivery.due_at.timestamp())
+        due_index.adopt_inflight(
+            delivery.account, delivery.id, claimed, delivery.due_at.timestamp()
+        )
     # Follow-ups a dying worker never released, or sequences it never stopped.
     Sequences(runtime).settle_stranded(moment, grace_s=0)
     return Recovered(queued, checks, len(last_starts))
@@ -55,5 +57,5 @@ def reindex_lost(runtime: Runtime, updated_since: datetime | None = None) -> int
     when None. Leaves queued and in-flight deliveries alone, so it is safe at any time."""
     indexed = 0
     for entries in runtime.store.queue_entries(updated_since=updated_since):
-        indexed += runtime.pacer.reindex(entries)
+        indexed += runtime.due_index.reindex(entries)
     return indexed

@@ -81,7 +81,7 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
         account = runtime.accounts.find(account_name)
         zone_name = account.timezone if account else "UTC"
         sent = runtime.store.sends_since(account_name, day_start(moment, ZoneInfo(zone_name)))
-        state = runtime.pacer.state(account_name)
+        state = runtime.due_index.state(account_name)
         pause = state.pause_at(moment.timestamp())
         lines.append(
             AccountLine(

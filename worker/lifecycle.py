@@ -9,10 +9,10 @@ from datetime import datetime
 import structlog
 
 from worker.accounts import Accounts
+from worker.due_index import PAUSED_FOREVER, DueIndex
 from worker.logs import get_logger
 from worker.metrics import ACCOUNT_PAUSES, SENDS
 from worker.models import TERMINAL, Delivery, Status
-from worker.pacing import PAUSED_FOREVER, Pacer
 from worker.policy import Decision, Policy
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
@@ -24,13 +24,13 @@ class Lifecycle:
     def __init__(
         self,
         store: DeliveryStore,
-        pacer: Pacer,
+        due_index: DueIndex,
         sequences: Sequences,
         accounts: Accounts,
         policy: Policy,
     ):
         self.store = store
-        self.pacer = pacer
+        self.due_index = due_index
         self.sequences = sequences
         self.accounts = accounts
         self.policy = policy
@@ -61,11 +61,11 @@ class Lifecycle:
                 until=None if decision.pause_forever else decision.pause_until,
             )
         if decision.check_at is not None:
-            self.pacer.schedule_check(delivery.id, decision.check_at.timestamp())
+            self.due_index.schedule_check(delivery.id, decision.check_at.timestamp())
         elif from_status == Status.CONFIRMING:
-            self.pacer.drop_check(delivery.id)
+            self.due_index.drop_check(delivery.id)
         if from_status == Status.SENDING:
-            self.pacer.finish(
+            self.due_index.finish(
                 delivery.account,
                 delivery.id,
                 window_s=self.window_for(delivery.account),
@@ -76,7 +76,7 @@ class Lifecycle:
                 breaker=decision.breaker,
             )
         elif paused_until is not None:
-            self.pacer.pause(delivery.account, paused_until, decision.pause_reason)
+            self.due_index.pause(delivery.account, paused_until, decision.pause_reason)
 
     def set_aside(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
         """Free the account without sending: the campaign is paused, or the delivery ends."""
@@ -93,14 +93,14 @@ class Lifecycle:
                 campaign=delivery.campaign,
                 after_step=delivery.step,
             )
-        self.pacer.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
+        self.due_index.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
         log.info("delivery_set_aside", status=verdict.status.value, reason=verdict.reason)
 
     def hold(self, delivery: Delivery, until: datetime, now: datetime) -> None:
         """Put a delivery back, due when its account may send again; nothing was sent."""
         assert delivery.id is not None
         self.store.move(delivery.id, [Status.QUEUED], {"due_at": until, "updated_at": now})
-        self.pacer.finish(
+        self.due_index.finish(
             delivery.account,
             delivery.id,
             window_s=None,
@@ -113,7 +113,7 @@ class Lifecycle:
         """Free the account of a delivery that changed since its release: nothing was sent."""
         assert delivery.id is not None
         log.info("delivery_no_longer_queued", status=delivery.status.value)
-        self.pacer.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
+        self.due_index.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
 
     def time_out(
         self,
@@ -139,7 +139,7 @@ class Lifecycle:
         if delivery is not None and delivery.status == Status.QUEUED:
             requeue_at = due  # released but never claimed (its task was lost)
             log.warning("delivery_requeued", delivery_id=delivery_id, account=account)
-        self.pacer.finish(
+        self.due_index.finish(
             account,
             delivery_id,
             window_s=self.window_for(account),

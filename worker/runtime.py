@@ -14,8 +14,8 @@ import redis
 
 from worker import schema
 from worker.accounts import Accounts, load_accounts
+from worker.due_index import DueIndex
 from worker.errors import ConfigurationError
-from worker.pacing import Pacer
 from worker.policy import Policy
 from worker.providers.http import shared_client
 from worker.settings import Settings, get_settings
@@ -73,8 +73,8 @@ class Runtime:
         return redis.Redis.from_url(self.redis_url)
 
     @cached_property
-    def pacer(self) -> Pacer:
-        return Pacer(self.redis)
+    def due_index(self) -> DueIndex:
+        return DueIndex(self.redis)
 
     @cached_property
     def store(self) -> DeliveryStore:

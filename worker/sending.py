@@ -34,7 +34,7 @@ class SendService:
         self.clock = clock
         self.sequences = Sequences(runtime)
         self.lifecycle = Lifecycle(
-            runtime.store, runtime.pacer, self.sequences, runtime.accounts, runtime.policy
+            runtime.store, runtime.due_index, self.sequences, runtime.accounts, runtime.policy
         )
 
     def send(self, delivery_id: int) -> None:
@@ -45,7 +45,7 @@ class SendService:
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider
         ):
-            if not rt.pacer.holds(delivery.account, delivery_id):
+            if not rt.due_index.holds(delivery.account, delivery_id):
                 log.info("delivery_not_in_flight")  # a stale or duplicated task
                 return
             if delivery.status == Status.SENDING:
@@ -74,7 +74,11 @@ class SendService:
                 log.info("delivery_sending")
                 outcome, answered_at = self._call_provider(claimed)
                 # Only a failure needs the account's run so far; a success just resets it.
-                run = rt.pacer.breaker(claimed.account) if counts_toward_breaker(outcome) else None
+                run = (
+                    rt.due_index.breaker(claimed.account)
+                    if counts_toward_breaker(outcome)
+                    else None
+                )
                 decision = decide_send(
                     outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
                 )
@@ -84,7 +88,7 @@ class SendService:
         rt = self.runtime
         delivery = rt.store.get(delivery_id)
         if delivery is None or delivery.status != Status.CONFIRMING or delivery.task_id is None:
-            rt.pacer.drop_check(delivery_id)
+            rt.due_index.drop_check(delivery_id)
             return
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider

@@ -111,7 +111,7 @@ class Sequences:
             },
         ):
             return None
-        self.runtime.pacer.enqueue([(follow_up.account, follow_up.id, due.timestamp())])
+        self.runtime.due_index.index(follow_up.model_copy(update={"due_at": due}))
         log.info(
             "follow_up_scheduled",
             follow_up_id=follow_up.id,

@@ -80,7 +80,7 @@ class Watcher:
         return Group(heading, table)
 
     def _state(self, account: str, now: float) -> str:
-        state = self.runtime.pacer.state(account)
+        state = self.runtime.due_index.state(account)
         pause = state.pause_at(now)
         if pause is not None:
             left = (pause.until.timestamp() - now) if pause.until else None
@@ -96,7 +96,7 @@ class Watcher:
         paused = [
             f"{name} paused ({pause.reason})"
             for name in self.runtime.accounts
-            if (pause := self.runtime.pacer.state(name).pause_at(time.time())) is not None
+            if (pause := self.runtime.due_index.state(name).pause_at(time.time())) is not None
         ]
         done = sum(r.status in TERMINAL for r in rows)
         parts = [f"{n} {s}" for s, n in sorted(counts.items())] + paused

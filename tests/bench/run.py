@@ -32,8 +32,8 @@ from tests.databases import migrate
 from worker.celery_app import QUEUE, connect
 from worker.dev.embedded import EmbeddedRedis
 from worker.dev.sandbox.control import SandboxClient
+from worker.due_index import DueIndex
 from worker.logs import configure_logging
-from worker.pacing import Pacer
 
 CONCURRENCY = 8
 
@@ -218,15 +218,15 @@ def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> 
 
 def bench_release_cost(redis_url: str, accounts: int = 1000) -> None:
     client = redis.Redis.from_url(redis_url)
-    pacer = Pacer(client)
+    due_index = DueIndex(client)
     print(f"release cost, {accounts} accounts with everything due:")
     for per_account in (1, 10, 100):
         client.flushdb()
         items = [(f"r{a}", a * 1000 + i, 1.0) for a in range(accounts) for i in range(per_account)]
         for start in range(0, len(items), 10_000):
-            pacer.enqueue(items[start : start + 10_000])
+            due_index.enqueue(items[start : start + 10_000])
         started = time.perf_counter()
-        released = pacer.release(time.time(), limit=accounts)
+        released = due_index.release(time.time(), limit=accounts)
         elapsed = time.perf_counter() - started
         print(f"  backlog {len(items):>7}: {elapsed * 1e6 / len(released):.1f} us per release")
     client.flushdb()

@@ -17,8 +17,8 @@ from scheduler.producer import enqueue_message
 from tests.cluster import Cluster
 from tests.scheduler.conftest import MakeCluster
 from worker.dev.sandbox.control import SandboxClient, sender_of
+from worker.due_index import PAUSED_FOREVER
 from worker.models import Delivery, Status
-from worker.pacing import PAUSED_FOREVER
 from worker.providers.answers import TABLE, Answer
 from worker.providers.outx import STATUS_PATH
 
@@ -173,9 +173,9 @@ def test_each_answer_ends_its_delivery_as_the_table_says(
 
 def _pause_kind(cluster: Cluster, name: str) -> str:
     """How the account was paused: by its breaker, until resumed, or not (any more)."""
-    if cluster.runtime.pacer.breaker(name).trips:
+    if cluster.runtime.due_index.breaker(name).trips:
         return "breaker"
-    paused_until = cluster.runtime.pacer.state(name).paused_until
+    paused_until = cluster.runtime.due_index.state(name).paused_until
     return "forever" if paused_until is not None and paused_until >= PAUSED_FOREVER else ""
 
 
@@ -204,7 +204,7 @@ def test_a_run_of_unrecognised_errors_costs_at_most_the_breaker_count_then_resum
     cluster.start_workers(1)
     cluster.start_schedulers(1)
 
-    _wait(lambda: cluster.runtime.pacer.breaker("ann").trips == 1, cluster)
+    _wait(lambda: cluster.runtime.due_index.breaker("ann").trips == 1, cluster)
 
     rows = cluster.deliveries()
     assert Counter(r.status for r in rows) == {Status.FAILED: 2, Status.QUEUED: 4}

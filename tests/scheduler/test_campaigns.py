@@ -57,11 +57,11 @@ def drive(runtime: Runtime, clock: VirtualClock, until: datetime) -> None:
     service = SendService(runtime, clock=clock)
     while clock.now <= until:
         moment = clock.now.timestamp()
-        for release in runtime.pacer.release(moment):
+        for release in runtime.due_index.release(moment):
             service.send(release.delivery_id)
-        for delivery_id in runtime.pacer.lease_checks(moment, 100, 60):
+        for delivery_id in runtime.due_index.lease_checks(moment, 100, 60):
             service.check(delivery_id)
-        wake = runtime.pacer.next_wake()
+        wake = runtime.due_index.next_wake()
         if wake is None:
             return
         clock.now = max(clock.now + timedelta(milliseconds=1), datetime.fromtimestamp(wake, UTC))
@@ -124,7 +124,7 @@ def test_starting_writes_every_step_and_queues_the_first(runtime: Runtime, tmp_p
     # Each recipient sticks to one account for the whole sequence.
     accounts = {r.recipient: {x.account for x in rows if x.recipient == r.recipient} for r in rows}
     assert all(len(a) == 1 for a in accounts.values())
-    assert runtime.pacer.state("ann").queued + runtime.pacer.state("ben").queued == 4
+    assert runtime.due_index.state("ann").queued + runtime.due_index.state("ben").queued == 4
 
 
 def test_a_dry_run_writes_nothing(runtime: Runtime, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_queue_depth_and_pauses_are_read_from_redis(
     runtime = make_runtime({"ann": "linkup", "ben": "connectsafely"})
     for i in range(3):
         enqueue_message(runtime, account="ann", to=f"https://www.linkedin.com/in/p-{i}", text="Hi")
-    runtime.pacer.pause("ben", time.time() + 600, "rate_limited")
+    runtime.due_index.pause("ben", time.time() + 600, "rate_limited")
     collector = QueueCollector(runtime.redis, runtime.accounts.keys())
 
     server = HealthServer(registry([collector]), port=0, host="127.0.0.1").start()

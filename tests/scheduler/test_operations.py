@@ -26,7 +26,7 @@ JANE = "https://www.linkedin.com/in/jane-doe"
 
 def _released(runtime: Runtime, text: str = "Hi") -> int:
     enqueue_message(runtime, account="ann", to=JANE, text=text)
-    [release] = runtime.pacer.release(time.time())
+    [release] = runtime.due_index.release(time.time())
     return release.delivery_id
 
 
@@ -45,7 +45,7 @@ def test_the_sweeper_marks_a_send_without_outcome_unknown(runtime: Runtime) -> N
     row = runtime.store.get(delivery_id)
     assert row is not None and row.status == Status.UNKNOWN
     assert row.error is not None and "no outcome" in row.error
-    assert runtime.pacer.state("ann").inflight is None
+    assert runtime.due_index.state("ann").inflight is None
 
 
 def test_the_sweeper_requeues_a_release_whose_task_was_lost(runtime: Runtime) -> None:
@@ -54,7 +54,7 @@ def test_the_sweeper_requeues_a_release_whose_task_was_lost(runtime: Runtime) ->
     Pump(runtime, publish=lambda *_: None).sweep(time.time() + 31)
 
     assert runtime.store.get(delivery_id).status == Status.QUEUED  # type: ignore[union-attr]
-    assert runtime.pacer.state("ann").queued == 1
+    assert runtime.due_index.state("ann").queued == 1
 
 
 def test_only_unknown_or_failed_deliveries_can_be_retried(runtime: Runtime) -> None:
@@ -67,7 +67,7 @@ def test_only_unknown_or_failed_deliveries_can_be_retried(runtime: Runtime) -> N
 
     assert row.status == Status.QUEUED
     assert row.error is not None and "retried by an operator" in row.error
-    assert runtime.pacer.state("ann").queued == 1
+    assert runtime.due_index.state("ann").queued == 1
 
 
 def test_recover_rebuilds_queues_and_keeps_the_pacing_gap(runtime: Runtime) -> None:
@@ -87,13 +87,13 @@ def test_recover_rebuilds_queues_and_keeps_the_pacing_gap(runtime: Runtime) -> N
     result = recover(runtime)
 
     assert (result.queued, result.checks) == (3, 1)
-    assert [r.delivery_id for r in runtime.pacer.release(time.time())] == [ids[0]]
-    assert runtime.pacer.lease_checks(time.time(), 10, 60) == [check]
+    assert [r.delivery_id for r in runtime.due_index.release(time.time())] == [ids[0]]
+    assert runtime.due_index.lease_checks(time.time(), 10, 60) == [check]
 
 
 def test_account_summaries_show_queues_and_pauses(runtime: Runtime) -> None:
     enqueue_message(runtime, account="ann", to=JANE, text="Hi")
-    runtime.pacer.pause("dan", None, "provider refused the account: Unauthorized")
+    runtime.due_index.pause("dan", None, "provider refused the account: Unauthorized")
 
     summaries = {s.account: s for s in account_summaries(runtime)}
 
@@ -138,7 +138,7 @@ def test_repair_indexes_queued_deliveries_redis_lost_and_only_those(
     lost = enqueue_message(runtime, account="ann", to=JANE, text="Lost").delivery_id
     runtime.redis.zrem(keys.queue("ann"), str(lost))  # its process died before indexing it
     in_flight = enqueue_message(runtime, account="dan", to="sam-example", text="Hi").delivery_id
-    [release] = runtime.pacer.release(time.time())  # dan's: released, not yet claimed
+    [release] = runtime.due_index.release(time.time())  # dan's: released, not yet claimed
     assert release.delivery_id == in_flight
     enqueue_message(runtime, account="eve", to="urn:li:person:ACoAAEve000000000000001", text="Hi")
     paused = _paused_campaign_delivery(runtime, tmp_path)
@@ -149,8 +149,8 @@ def test_repair_indexes_queued_deliveries_redis_lost_and_only_those(
 
     assert runtime.redis.zscore(keys.queue("ann"), str(lost)) is not None
     assert runtime.redis.zscore(keys.queue("ann"), str(paused)) is None
-    assert runtime.pacer.state("dan").queued == 0  # not released a second time
-    assert runtime.pacer.state("eve").queued == 1
+    assert runtime.due_index.state("dan").queued == 0  # not released a second time
+    assert runtime.due_index.state("eve").queued == 1
     assert reindex_lost(runtime) == 0  # nothing left to repair
 
 

@@ -37,7 +37,7 @@ def runtime(make_runtime: Callable[..., Runtime], sandbox_server: Sandbox) -> Ru
 
 def _release_one(runtime: Runtime, account: str = "ann", to: str = JANE) -> int:
     delivery_id = enqueue_message(runtime, account=account, to=to, text="Hi").delivery_id
-    [release] = runtime.pacer.release(time.time())
+    [release] = runtime.due_index.release(time.time())
     assert release.delivery_id == delivery_id
     return delivery_id
 
@@ -105,11 +105,11 @@ def test_bad_credentials_pause_the_account_and_keep_the_message(
         SendService(runtime).send(delivery_id)
 
     assert runtime.store.get(delivery_id).status == Status.QUEUED  # type: ignore[union-attr]
-    state = runtime.pacer.state("ann")
+    state = runtime.due_index.state("ann")
     assert state.paused_until is not None and state.queued == 1
     assert state.pause_reason == "provider refused the account: Invalid API key"
     assert any(e["event"] == "account_paused" for e in logs)
-    assert runtime.pacer.release(time.time() + 10**6) == []
+    assert runtime.due_index.release(time.time() + 10**6) == []
 
 
 def test_an_outx_send_is_confirmed_by_a_later_check(
@@ -121,7 +121,7 @@ def test_an_outx_send_is_confirmed_by_a_later_check(
     service.send(delivery_id)
     row = runtime.store.get(delivery_id)
     assert row is not None and row.status == Status.CONFIRMING and row.task_id
-    [due] = runtime.pacer.lease_checks(time.time() + 1, 10, 60)
+    [due] = runtime.due_index.lease_checks(time.time() + 1, 10, 60)
     service.check(due)
 
     assert runtime.store.get(delivery_id).status == Status.SENT  # type: ignore[union-attr]
@@ -144,7 +144,7 @@ def test_a_delivery_cancelled_after_release_frees_its_account(
     SendService(runtime).send(delivery_id)
 
     assert sandbox.requests() == []
-    assert runtime.pacer.state("ann").inflight is None
+    assert runtime.due_index.state("ann").inflight is None
 
 
 def test_a_send_over_the_daily_cap_waits_for_tomorrow(
@@ -160,7 +160,7 @@ def test_a_send_over_the_daily_cap_waits_for_tomorrow(
         for i in range(3)
     ]
     for _ in ids:
-        [release] = runtime.pacer.release(time.time() + 5)
+        [release] = runtime.due_index.release(time.time() + 5)
         service.send(release.delivery_id)
 
     held = runtime.store.get(ids[2])
@@ -170,5 +170,5 @@ def test_a_send_over_the_daily_cap_waits_for_tomorrow(
     )
     assert held.due_at == tomorrow
     assert len(sandbox.requests()) == 2
-    assert runtime.pacer.release(time.time() + 5) == []
-    assert [r.delivery_id for r in runtime.pacer.release(tomorrow.timestamp())] == [ids[2]]
+    assert runtime.due_index.release(time.time() + 5) == []
+    assert [r.delivery_id for r in runtime.due_index.release(tomorrow.timestamp())] == [ids[2]]

@@ -1,7 +1,9 @@
-"""Per-account pacing and queues in Redis, shared by every worker and scheduler.
+"""The index of due work and pacing in Redis: per-account queues by due time, what each
+account has in flight, its next allowed send, pauses and breaker, and the OutX checks due.
 
-All state changes go through the Lua scripts in `worker/lua/`, so they are atomic across any
-number of processes on any number of machines.
+Redis only indexes the database: a row is written first, then `index`ed here. State changes go
+through the Lua scripts in `worker/lua/`, so they are atomic across any number of processes on
+any number of machines.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import NamedTuple
 import redis
 
 from worker import keys
+from worker.models import Delivery
 from worker.policy import Breaker, BreakerStep, draw_gap
 
 PAUSED_FOREVER = 1e12  # a pause "until resumed": an epoch time no clock will reach
@@ -59,7 +62,7 @@ class Pause:
     reason: str
 
 
-class Pacer:
+class DueIndex:
     def __init__(self, client: redis.Redis, rng: random.Random | None = None):
         self.redis = client
         self.rng = rng or random.Random()
@@ -68,6 +71,11 @@ class Pacer:
         self._lease_checks = _script(client, "lease_checks.lua")
         self._reindex = _script(client, "reindex.lua")
         self._pause = _script(client, "pause.lua")
+
+    def index(self, delivery: Delivery) -> None:
+        """Index a delivery as its row now stands (queued, due at `due_at`)."""
+        assert delivery.id is not None
+        self.enqueue([(delivery.account, delivery.id, delivery.due_at.timestamp())])
 
     def enqueue(self, items: list[tuple[str, int, float]]) -> None:
         """Index deliveries `(account, delivery id, due time)` in one round trip."""
