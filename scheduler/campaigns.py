@@ -57,12 +57,12 @@ def start_campaign(
 ) -> Plan:
     """Check the files whole, then (unless `dry_run`) record and queue the campaign."""
     spec = load_campaign(campaign_file)
-    if runtime.store.campaign(spec.name) is not None:
+    if runtime.campaigns.get(spec.name) is not None:
         raise OutreachError(f"a campaign named {spec.name!r} exists; give this one another name")
     starter = _Starter(runtime, spec, leads_file, now or datetime.now(UTC), progress)
     plan = starter.check()
     if not dry_run:
-        runtime.store.write_campaign(_campaign_row(spec, starter.now), starter.rows(plan))
+        runtime.campaigns.write(_campaign_row(spec, starter.now), starter.rows(plan))
         index_queued(runtime, spec.name)
     return plan
 
@@ -173,7 +173,7 @@ class _Starter:
         store = self.runtime.store
         skips = {
             r: "opted out"
-            for r, flag in store.flags(recipients).items()
+            for r, flag in self.runtime.recipients.flags(recipients).items()
             if flag.opted_out_at is not None
         }
         if not self.spec.recontact:

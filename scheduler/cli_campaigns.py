@@ -127,7 +127,7 @@ def campaigns(
     """Every campaign with its progress."""
     runtime = get_runtime()
     table = Table("campaign", "status", "sent", "still to send", "other")
-    for campaign in runtime.store.campaigns():
+    for campaign in runtime.campaigns.all():
         counts: dict[str, int] = {}
         for _, state, count in runtime.store.step_counts(campaign.name):
             counts[state] = counts.get(state, 0) + count

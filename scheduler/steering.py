@@ -21,23 +21,23 @@ ACTIVE = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 
 
 def _campaign(runtime: Runtime, name: str) -> Campaign:
-    campaign = runtime.store.campaign(name)
+    campaign = runtime.campaigns.get(name)
     if campaign is None:
-        known = ", ".join(c.name for c in runtime.store.campaigns()) or "none"
+        known = ", ".join(c.name for c in runtime.campaigns.all()) or "none"
         raise OutreachError(f"no campaign named {name!r} (campaigns: {known})")
     return campaign
 
 
 def pause_campaign(runtime: Runtime, name: str) -> None:
     _campaign(runtime, name)
-    if not runtime.store.set_campaign_status(name, CampaignStatus.PAUSED, [CampaignStatus.RUNNING]):
+    if not runtime.campaigns.set_status(name, CampaignStatus.PAUSED, [CampaignStatus.RUNNING]):
         raise OutreachError(f"campaign {name!r} is not running")
 
 
 def resume_campaign(runtime: Runtime, name: str) -> int:
     """Run a paused campaign again; returns how many deliveries were re-queued."""
     _campaign(runtime, name)
-    if not runtime.store.set_campaign_status(name, CampaignStatus.RUNNING, [CampaignStatus.PAUSED]):
+    if not runtime.campaigns.set_status(name, CampaignStatus.RUNNING, [CampaignStatus.PAUSED]):
         raise OutreachError(f"campaign {name!r} is not paused")
     return index_queued(runtime, name)
 
@@ -45,7 +45,7 @@ def resume_campaign(runtime: Runtime, name: str) -> int:
 def cancel_campaign(runtime: Runtime, name: str) -> int:
     """Stop a campaign for good; returns how many deliveries were cancelled."""
     _campaign(runtime, name)
-    if not runtime.store.set_campaign_status(name, CampaignStatus.CANCELLED, list(ACTIVE)):
+    if not runtime.campaigns.set_status(name, CampaignStatus.CANCELLED, list(ACTIVE)):
         raise OutreachError(f"campaign {name!r} is already cancelled")
     return runtime.store.cancel_campaign(name)
 
@@ -133,8 +133,8 @@ def _flag(runtime: Runtime, recipients: Iterable[str], *, replied: bool) -> int:
     cancelled = 0
     for recipient in parsed:
         if replied:
-            runtime.store.flag(recipient, replied_at=now)
+            runtime.recipients.flag(recipient, replied_at=now)
         else:
-            runtime.store.flag(recipient, opted_out_at=now)
+            runtime.recipients.flag(recipient, opted_out_at=now)
         cancelled += runtime.store.cancel_pending(recipient=recipient, reason=reason)
     return cancelled

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import httpx
 import redis
+from sqlalchemy.engine import Engine
 
 from worker import schema
 from worker.accounts import Accounts, load_accounts
+from worker.campaign_store import CampaignStore
 from worker.due_index import DueIndex
 from worker.errors import ConfigurationError
 from worker.policy import Policy
 from worker.providers.http import shared_client
+from worker.recipient_store import RecipientStore
 from worker.settings import Settings, get_settings
 from worker.store import DeliveryStore, create_engine
 
@@ -77,13 +80,27 @@ class Runtime:
         return DueIndex(self.redis)
 
     @cached_property
-    def store(self) -> DeliveryStore:
+    def engine(self) -> Engine:
+        """The one database engine the stores share (the schema checked once)."""
         url = self.settings.resolved_database_url
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        store = DeliveryStore(create_engine(url))
-        schema.prepare(store.engine)
-        return store
+        engine = create_engine(url)
+        schema.prepare(engine)
+        return engine
+
+    @cached_property
+    def store(self) -> DeliveryStore:
+        """Deliveries and attempts."""
+        return DeliveryStore(self.engine)
+
+    @cached_property
+    def campaigns(self) -> CampaignStore:
+        return CampaignStore(self.engine)
+
+    @cached_property
+    def recipients(self) -> RecipientStore:
+        return RecipientStore(self.engine)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -42,16 +42,15 @@ class Sequences:
         self.runtime = runtime
 
     def campaign_of(self, delivery: Delivery) -> Campaign | None:
-        return self.runtime.store.campaign(delivery.campaign) if delivery.campaign else None
+        return self.runtime.campaigns.get(delivery.campaign) if delivery.campaign else None
 
     def verdict(self, delivery: Delivery, campaign: Campaign | None) -> Verdict | None:
         """None when `delivery` (of `campaign`) may go; otherwise what to do with it instead."""
-        store = self.runtime.store
         if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
             return Verdict(Status.CANCELLED, "campaign cancelled")
         if campaign is not None and campaign.status == CampaignStatus.PAUSED:
             return Verdict(Status.QUEUED, "campaign paused")
-        flag = store.flags([delivery.recipient]).get(delivery.recipient)
+        flag = self.runtime.recipients.flags([delivery.recipient]).get(delivery.recipient)
         if flag is not None and flag.opted_out_at is not None:
             return Verdict(Status.SKIPPED, "opted out")
         if flag is not None and flag.replied_at is not None:
@@ -97,7 +96,7 @@ class Sequences:
             return None
         account = self.runtime.accounts.find(follow_up.account)
         zone = ZoneInfo(account.timezone if account else "UTC")
-        campaign = store.campaign(delivery.campaign)
+        campaign = self.runtime.campaigns.get(delivery.campaign)
         due = window_of(campaign).next_open(now + timedelta(seconds=follow_up.after_s or 0), zone)
         conversation = delivery.conversation_id or delivery.conversation
         if not store.move(

@@ -1,9 +1,11 @@
-"""Every SQL statement outreach runs, behind one class. State changes are conditional updates
-(`WHERE status = …`), so two processes can never both move a delivery."""
+"""The delivery and attempt tables: every SQL statement about them. State changes are
+conditional updates (`WHERE status = …`), so two processes can never both move a delivery.
+The campaign and recipient tables have their own stores (`campaign_store`, `recipient_store`),
+all on one engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,7 +23,6 @@ from worker.models import (
     Campaign,
     CampaignStatus,
     Delivery,
-    RecipientFlag,
     Status,
 )
 
@@ -193,38 +194,6 @@ class DeliveryStore:
         with Session(self.engine) as session:
             return int(session.execute(statement).scalar_one())
 
-    # Campaigns
-
-    def campaign(self, name: str) -> Campaign | None:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.get(Campaign, name)
-
-    def campaigns(self) -> list[Campaign]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(Campaign).order_by(col(Campaign.created_at))))
-
-    def set_campaign_status(
-        self, name: str, status: CampaignStatus, from_statuses: Sequence[CampaignStatus]
-    ) -> bool:
-        statement = (
-            sa.update(Campaign)
-            .where(col(Campaign.name) == name, col(Campaign.status).in_(from_statuses))
-            .values(status=status, updated_at=sa.func.now())
-        )
-        with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def write_campaign(self, campaign: Campaign, batches: Iterable[list[dict[str, Any]]]) -> int:
-        """The campaign row and all its delivery rows, in one transaction; returns the count."""
-        written = 0
-        with self.engine.begin() as connection:
-            connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
-            for rows in batches:
-                if rows:
-                    connection.execute(sa.insert(Delivery), rows)
-                    written += len(rows)
-        return written
-
     def step_counts(self, campaign: str) -> list[tuple[int, str, int]]:
         statement = (
             sa.select(col(Delivery.step), col(Delivery.status), sa.func.count())
@@ -327,29 +296,6 @@ class DeliveryStore:
         )
         with self.engine.begin() as connection:
             return int(connection.execute(statement).rowcount)
-
-    # Recipients
-
-    def flag(
-        self,
-        recipient: str,
-        *,
-        replied_at: datetime | None = None,
-        opted_out_at: datetime | None = None,
-    ) -> None:
-        with Session(self.engine) as session:
-            row = session.get(RecipientFlag, recipient) or RecipientFlag(recipient=recipient)
-            row.replied_at = replied_at or row.replied_at
-            row.opted_out_at = opted_out_at or row.opted_out_at
-            session.add(row)
-            session.commit()
-
-    def flags(self, recipients: Sequence[str]) -> dict[str, RecipientFlag]:
-        if not recipients:
-            return {}
-        statement = select(RecipientFlag).where(col(RecipientFlag.recipient).in_(recipients))
-        with Session(self.engine, expire_on_commit=False) as session:
-            return {f.recipient: f for f in session.exec(statement)}
 
     def contacted(self, recipients: Sequence[str]) -> set[str]:
         """Which of `recipients` this tool has contacted, or has a send under way or planned for."""

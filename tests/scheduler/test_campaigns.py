@@ -130,7 +130,7 @@ def test_starting_writes_every_step_and_queues_the_first(runtime: Runtime, tmp_p
 def test_a_dry_run_writes_nothing(runtime: Runtime, tmp_path: Path) -> None:
     plan = start_campaign(runtime, *_files(tmp_path, _people(3)), dry_run=True)
     assert plan.sends == 9
-    assert runtime.store.find() == [] and runtime.store.campaign("q4") is None
+    assert runtime.store.find() == [] and runtime.campaigns.get("q4") is None
 
 
 def test_a_csv_full_of_mistakes_reports_all_and_writes_nothing(
@@ -324,7 +324,7 @@ def test_every_kind_of_mistake_is_reported_with_its_line(runtime: Runtime, tmp_p
         7,
     ]
     assert "URN" in lines[1] and "OutX's documented maximum is 10000" in lines[3]
-    assert runtime.store.find() == [] and runtime.store.campaign("q4") is None
+    assert runtime.store.find() == [] and runtime.campaigns.get("q4") is None
 
     leads.write_text("linkedin_url,first_name\nhttps://www.linkedin.com/in/a,A\n", "utf-8")
     with pytest.raises(

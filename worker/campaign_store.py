@@ -1,0 +1,47 @@
+"""The campaigns table: a campaign's settings as started, and its status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from worker.models import Campaign, CampaignStatus, Delivery
+
+
+class CampaignStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def get(self, name: str) -> Campaign | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Campaign, name)
+
+    def all(self) -> list[Campaign]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(Campaign).order_by(col(Campaign.created_at))))
+
+    def set_status(
+        self, name: str, status: CampaignStatus, from_statuses: Sequence[CampaignStatus]
+    ) -> bool:
+        statement = (
+            sa.update(Campaign)
+            .where(col(Campaign.name) == name, col(Campaign.status).in_(from_statuses))
+            .values(status=status, updated_at=sa.func.now())
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def write(self, campaign: Campaign, batches: Iterable[list[dict[str, Any]]]) -> int:
+        """The campaign row and all its delivery rows, in one transaction; returns the count."""
+        written = 0
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
+            for rows in batches:
+                if rows:
+                    connection.execute(sa.insert(Delivery), rows)
+                    written += len(rows)
+        return written
