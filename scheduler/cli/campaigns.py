@@ -1,4 +1,5 @@
-"""`outreach campaign …`, `outreach campaigns`, `outreach recipients …`."""
+"""`outreach campaign …` and `outreach campaigns`: start campaigns from their files, and steer
+them."""
 
 from __future__ import annotations
 
@@ -16,15 +17,12 @@ from scheduler.campaigns import start_campaign
 from scheduler.steering import (
     campaign_report,
     cancel_campaign,
-    mark_replied,
-    opt_out,
     pause_campaign,
     resume_campaign,
 )
 from worker.runtime import get_runtime
 
 campaign_app = typer.Typer(help="Start and steer campaigns.", no_args_is_help=True)
-recipients_app = typer.Typer(help="What recipients told you.", no_args_is_help=True)
 
 
 @campaign_app.command("start")
@@ -150,34 +148,3 @@ def campaigns(
         table.add_row(campaign.name, campaign.status.value, str(sent), str(pending), other)
     if not as_json:
         Console().print(table)
-
-
-def _recipients(values: list[str] | None, file: Path | None) -> list[str]:
-    listed = list(values or [])
-    if file is not None:
-        listed += [
-            line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()
-        ]
-    if not listed:
-        raise typer.BadParameter("give recipients as arguments or with --file")
-    return listed
-
-
-@recipients_app.command("mark-replied")
-def replied(
-    recipients: Annotated[list[str] | None, typer.Argument(help="Profile URLs or URNs.")] = None,
-    file: Annotated[Path | None, typer.Option(help="One recipient per line.")] = None,
-) -> None:
-    """They replied: their sequences stop."""
-    count = mark_replied(get_runtime(), _recipients(recipients, file))
-    typer.echo(f"marked replied; {count} pending sends cancelled")
-
-
-@recipients_app.command("opt-out")
-def opted_out(
-    recipients: Annotated[list[str] | None, typer.Argument(help="Profile URLs or URNs.")] = None,
-    file: Annotated[Path | None, typer.Option(help="One recipient per line.")] = None,
-) -> None:
-    """Never contact them again, in any campaign."""
-    count = opt_out(get_runtime(), _recipients(recipients, file))
-    typer.echo(f"opted out; {count} pending sends cancelled")
