@@ -9,7 +9,6 @@ sequence in one transaction, then indexes the first steps in Redis in pipelined 
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec, load_campaign
+from scheduler.idempotency import campaign_step_key
 from scheduler.leads import Lead, LeadError, read_leads
 from worker.accounts import ProviderName
 from worker.errors import CampaignInputError, OutreachError
@@ -208,9 +208,8 @@ class _Starter:
         self, lead: Lead, step: int, account: str, status: Status, error: str | None = None
     ) -> dict[str, Any]:
         recipient = lead.recipient.value
-        key = f"{self.spec.name}\x1f{recipient}\x1f{step}"
         return {
-            "idempotency_key": hashlib.sha256(key.encode()).hexdigest(),
+            "idempotency_key": campaign_step_key(self.spec.name, recipient, step),
             "campaign": self.spec.name, "step": step, "account": account,
             "provider": self.runtime.accounts[account].provider, "recipient": recipient,
             "text": self.spec.steps[step].template.render(lead.values), "inmail": False,
@@ -254,7 +253,7 @@ def finish_estimate(
     mean_gap_s = max((settings.pace_min_seconds + settings.pace_max_seconds) / 2, 1e-9)
     open_s, days_open = 86400.0, 7
     if window is not None:
-        open_s = (window.end_minutes - window.start.hour * 60 - window.start.minute) * 60.0
+        open_s = window.open_minutes * 60.0
         days_open = len(window.days)
     days = (
         max(
@@ -272,12 +271,10 @@ def _accepting(problems: Callable[[ProviderName], list[str]]) -> Callable[[Provi
 
 
 def _campaign_row(spec: CampaignSpec, now: datetime) -> Campaign:
-    window = spec.window
+    days, start, end = spec.window.to_columns() if spec.window else (None, None, None)
     return Campaign(
         name=spec.name, status=CampaignStatus.RUNNING, accounts=",".join(spec.accounts),
         steps=len(spec.steps), daily_limit=spec.daily_limit, recontact=spec.recontact,
-        window_days=",".join(str(d) for d in sorted(window.days)) if window else None,
-        window_start_minutes=window.start.hour * 60 + window.start.minute if window else None,
-        window_end_minutes=window.end_minutes if window else None,
+        window_days=days, window_start_minutes=start, window_end_minutes=end,
         created_at=now, updated_at=now,
     )  # fmt: skip

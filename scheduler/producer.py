@@ -8,10 +8,10 @@ result = enqueue_message(runtime, account="alice", to="https://www.linkedin.com/
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from scheduler.idempotency import message_key
 from worker.errors import InvalidMessageError, Problem
 from worker.models import Delivery, Status
 from worker.providers import check_request
@@ -60,7 +60,7 @@ def enqueue_message(
 
     created_at = now or datetime.now(UTC)
     due = due_at or created_at
-    key = idempotency_key or derive_key(
+    key = idempotency_key or message_key(
         account, recipient.value, text, subject=subject, campaign=campaign, step=step
     )
     row = Delivery(
@@ -88,17 +88,3 @@ def enqueue_message(
         # Also for an existing row: indexing is idempotent and heals a lost index entry.
         runtime.due_index.index(stored)
     return Enqueued(stored.id, created, stored.status)
-
-
-def derive_key(
-    account: str,
-    recipient: str,
-    text: str,
-    *,
-    subject: str | None = None,
-    campaign: str | None = None,
-    step: int = 0,
-) -> str:
-    """The same message, from the same account to the same person, gets the same key."""
-    parts = [account, recipient, text, subject or "", campaign or "", str(step)]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

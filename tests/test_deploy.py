@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from scheduler.operations import DELIVERY_FIELDS
 from worker.celery_app import QUEUE
 from worker.settings import Settings
 
@@ -136,3 +137,11 @@ def test_the_package_carries_its_data_files(tmp_path: Path) -> None:
         "scheduler/dev/sample/accounts.toml",
     ):
         assert expected in names
+
+
+def test_the_readme_lists_exactly_the_delivery_fields_users_see() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("`outreach deliveries --json` prints one object per line with")
+    sentence = readme[start : readme.index(".", readme.index("`updated_at`", start))]
+    listed = re.findall(r"`([a-z_]+)`", sentence.split("with", 1)[1])
+    assert tuple(listed) == DELIVERY_FIELDS

@@ -5,7 +5,7 @@ window and caps, and what its end means for the next step (sent: the follow-up i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from worker.accounts import Account
@@ -27,13 +27,10 @@ class Verdict:
 
 
 def window_of(campaign: Campaign | None) -> SendWindow:
-    if campaign is None or campaign.window_days is None:
+    if campaign is None:
         return SendWindow()
-    start = campaign.window_start_minutes or 0
-    return SendWindow(
-        days=frozenset(int(d) for d in campaign.window_days.split(",")),
-        start=time(start // 60, start % 60),
-        end_minutes=campaign.window_end_minutes or 24 * 60,
+    return SendWindow.from_columns(
+        campaign.window_days, campaign.window_start_minutes, campaign.window_end_minutes
     )
 
 

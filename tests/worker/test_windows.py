@@ -65,3 +65,16 @@ def test_bad_windows_say_what_is_wrong(
 ) -> None:
     with pytest.raises(ValueError, match=says):
         SendWindow.parse(days, hours)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [SendWindow(), WEEKDAYS_9_TO_6, SendWindow.parse(["sat"], "20:30-24:00")],
+)
+def test_a_window_is_stored_as_minutes_and_read_back_the_same(window: SendWindow) -> None:
+    days, start, end = window.to_columns()
+    assert SendWindow.from_columns(days, start, end) == window
+
+
+def test_no_stored_days_means_always_open() -> None:
+    assert SendWindow.from_columns(None, None, None) == SendWindow()
