@@ -12,7 +12,7 @@ from worker.accounts import Accounts
 from worker.due_index import PAUSED_FOREVER, DueIndex
 from worker.logs import get_logger
 from worker.metrics import ACCOUNT_PAUSES, SENDS
-from worker.models import TERMINAL, Delivery, Status
+from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.policy import Decision, Policy
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
@@ -36,14 +36,22 @@ class Lifecycle:
         self.policy = policy
 
     def settle(
-        self, delivery: Delivery, from_status: Status, decision: Decision, at: datetime
+        self,
+        delivery: Delivery,
+        from_status: Status,
+        decision: Decision,
+        at: datetime,
+        *,
+        attempt: Attempt | None = None,
     ) -> None:
-        """Record `decision` for `delivery` (in `from_status`), whose answer came `at`."""
+        """Record `decision` for `delivery` (in `from_status`), whose answer came `at`, with
+        the provider call's `attempt` in the same transaction."""
         assert delivery.id is not None
         moved = self.store.move(
             delivery.id,
             [from_status],
             {**decision.changes, "status": decision.status, "updated_at": at},
+            attempt=attempt,
         )
         if not moved:
             log.warning("delivery_changed_meanwhile", wanted=decision.status.value)

@@ -72,7 +72,7 @@ class SendService:
                 return
             with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
                 log.info("delivery_sending")
-                outcome, answered_at = self._call_provider(claimed)
+                outcome, answered_at, attempt = self._call_provider(claimed)
                 # Only a failure needs the account's run so far; a success just resets it.
                 run = (
                     rt.due_index.breaker(claimed.account)
@@ -82,7 +82,9 @@ class SendService:
                 decision = decide_send(
                     outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
                 )
-                self.lifecycle.settle(claimed, Status.SENDING, decision, answered_at)
+                self.lifecycle.settle(
+                    claimed, Status.SENDING, decision, answered_at, attempt=attempt
+                )
 
     def check(self, delivery_id: int) -> None:
         rt = self.runtime
@@ -93,64 +95,66 @@ class SendService:
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider
         ):
-            outcome, answered_at = self._check_task(delivery, delivery.task_id)
+            outcome, answered_at, attempt = self._check_task(delivery, delivery.task_id)
             decision = decide_check(outcome, delivery, rt.policy, answered_at)
-            self.lifecycle.settle(delivery, Status.CONFIRMING, decision, answered_at)
+            self.lifecycle.settle(
+                delivery, Status.CONFIRMING, decision, answered_at, attempt=attempt
+            )
 
-    def _call_provider(self, delivery: Delivery) -> tuple[SendOutcome, datetime]:
-        """The send's outcome, and when its answer came: the request had certainly left by
-        then, so the account's next gap counts from that moment."""
+    def _call_provider(self, delivery: Delivery) -> tuple[SendOutcome, datetime, Attempt | None]:
+        """The send's outcome; when its answer came (the request had certainly left by then,
+        so the account's next gap counts from that moment); and the attempt to record with
+        the outcome, in the same transaction (None when no call was made)."""
         rt = self.runtime
         try:
             account = rt.accounts[delivery.account]
         except UnknownAccountError as exc:
-            return Rejected(str(exc)), self.clock()
+            return Rejected(str(exc)), self.clock(), None
         provider = build_provider(account.provider, rt.http, rt.settings)
         started, timer = self.clock(), time.perf_counter()
         outcome = provider.send(account, request_of(delivery))
         answered_at = self.clock()
-        self._record("send", delivery, started, timer, outcome)
-        return outcome, answered_at
+        return outcome, answered_at, self._attempt("send", delivery, started, timer, outcome)
 
-    def _check_task(self, delivery: Delivery, task_id: str) -> tuple[TaskOutcome, datetime]:
+    def _check_task(
+        self, delivery: Delivery, task_id: str
+    ) -> tuple[TaskOutcome, datetime, Attempt | None]:
         rt = self.runtime
         try:
             account = rt.accounts[delivery.account]
         except UnknownAccountError as exc:
-            return Rejected(str(exc), account_level=True), self.clock()
+            return Rejected(str(exc), account_level=True), self.clock(), None
         provider = build_provider(account.provider, rt.http, rt.settings)
         if not provider.can(Capability.CHECK_TASK):
             # Only a provider with tasks makes a delivery `confirming`: the accounts file changed.
             reason = f"account {account.name} now uses {account.provider}, which has no tasks"
-            return Rejected(reason, account_level=True), self.clock()
+            return Rejected(reason, account_level=True), self.clock(), None
         started, timer = self.clock(), time.perf_counter()
         outcome = provider.check_task(account, task_id)
         answered_at = self.clock()
-        self._record("check", delivery, started, timer, outcome)
-        return outcome, answered_at
+        return outcome, answered_at, self._attempt("check", delivery, started, timer, outcome)
 
-    def _record(
+    def _attempt(
         self,
         kind: str,
         delivery: Delivery,
         started: datetime,
         timer: float,
         outcome: SendOutcome | TaskOutcome,
-    ) -> None:
+    ) -> Attempt:
+        """The attempt row for a provider call just made, counted and logged."""
         assert delivery.id is not None
         latency_ms = (time.perf_counter() - timer) * 1000
         outcome_name = type(outcome).__name__
-        self.runtime.store.record_attempt(
-            Attempt(
-                delivery_id=delivery.id,
-                account=delivery.account,
-                kind=kind,
-                started_at=started,
-                outcome=outcome_name.lower(),
-                http_status=outcome.http_status,
-                latency_ms=latency_ms,
-                error=getattr(outcome, "reason", None),
-            )
+        attempt = Attempt(
+            delivery_id=delivery.id,
+            account=delivery.account,
+            kind=kind,
+            started_at=started,
+            outcome=outcome_name.lower(),
+            http_status=outcome.http_status,
+            latency_ms=latency_ms,
+            error=getattr(outcome, "reason", None),
         )
         ATTEMPTS.labels(delivery.provider, kind, outcome_name.lower()).inc()
         PROVIDER_LATENCY.labels(delivery.provider, kind).observe(latency_ms / 1000)
@@ -161,6 +165,7 @@ class SendService:
             http_status=outcome.http_status,
             latency_ms=round(latency_ms, 1),
         )
+        return attempt
 
 
 def request_of(delivery: Delivery) -> SendRequest:

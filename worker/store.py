@@ -99,34 +99,40 @@ class DeliveryStore:
         delivery_id: int,
         from_statuses: Sequence[Status],
         changes: Mapping[str, Any],
+        *,
+        attempt: Attempt | None = None,
     ) -> bool:
-        """Apply `changes` only if the delivery is in one of `from_statuses`; True if it was."""
+        """Apply `changes` only if the delivery is in one of `from_statuses`; True if it was.
+        `attempt`, the provider call that led here, is recorded in the same transaction
+        whether or not the delivery moved: the call was made."""
         statement = (
             sa.update(Delivery)
             .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(from_statuses))
             .values(**changes)
         )
         with self.engine.begin() as connection:
-            return connection.execute(statement).rowcount == 1
+            moved = connection.execute(statement).rowcount == 1
+            if attempt is not None:
+                connection.execute(sa.insert(Attempt).values(**attempt.model_dump(exclude={"id"})))
+            return moved
 
     def claim(self, delivery_id: int, now: datetime) -> Delivery | None:
-        """Move a queued delivery to `sending` and return it; None if someone else has it."""
-        claimed = self.move(
-            delivery_id,
-            [Status.QUEUED],
-            {
-                "status": Status.SENDING,
-                "claimed_at": now,
-                "updated_at": now,
-                "attempts": Delivery.attempts + 1,
-            },
+        """Move a queued delivery to `sending` and return it as it now is, in one statement;
+        None if someone else has it."""
+        statement = (
+            sa.update(Delivery)
+            .where(col(Delivery.id) == delivery_id, col(Delivery.status) == Status.QUEUED)
+            .values(
+                status=Status.SENDING,
+                claimed_at=now,
+                updated_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(*Delivery.__table__.columns)  # type: ignore[attr-defined]
         )
-        return self.get(delivery_id) if claimed else None
-
-    def record_attempt(self, attempt: Attempt) -> None:
-        with Session(self.engine) as session:
-            session.add(attempt)
-            session.commit()
+        with self.engine.begin() as connection:
+            row = connection.execute(statement).mappings().first()
+        return None if row is None else Delivery(**row)
 
     def attempts_of(self, delivery_id: int) -> list[Attempt]:
         with Session(self.engine) as session:

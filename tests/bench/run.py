@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import redis
 
 from scheduler.producer import enqueue_message
 from scheduler.pump import Pump
+from tests.bench.stub import StubServer
 from tests.cluster import OUTREACH, Cluster, gaps_by_sender
 from tests.databases import migrate
 from worker.celery_app import QUEUE, connect
@@ -78,16 +80,29 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -> None:
-    work, redis_url, database_url = setup.work, setup.redis_url, setup.database_url
-    sandbox_url, sandbox = setup.sandbox_url, setup.sandbox
+Delivered = Callable[[], int]
+
+
+def _wait_until(count: int, delivered: Delivered, timeout_s: float = 600) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if delivered() >= count:
+            return time.monotonic()
+        time.sleep(0.05)
+    raise RuntimeError(f"only {delivered()} of {count} delivered")
+
+
+def pipeline_rate(
+    setup: Setup, provider_url: str, delivered: Delivered, accounts: int, per_account: int
+) -> float:
+    """Sends per second through the whole pipeline, pacing at zero, 1 worker x CONCURRENCY."""
     total = accounts * per_account
     names = {f"a{i:04d}": "linkup" for i in range(accounts)}
     cluster = Cluster(
-        work / "pipeline",
-        redis_url=redis_url,
-        database_url=database_url,
-        sandbox_url=sandbox_url,
+        setup.work / f"pipeline-{time.monotonic_ns()}",
+        redis_url=setup.redis_url,
+        database_url=setup.database_url,
+        sandbox_url=provider_url,
         accounts=names,
         pace_min_seconds=0,
         pace_max_seconds=0,
@@ -96,73 +111,71 @@ def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -
     try:
         cluster.start_workers(1, concurrency=CONCURRENCY)
         time.sleep(4)  # worker start-up is not what we measure
-        sandbox.reset()
+        before = delivered()
         started = time.monotonic()
         _enqueue_all(cluster, names, per_account)
         enqueued = time.monotonic()
         cluster.start_schedulers(1)
-        done = _wait_for(total, sandbox)
-        pipeline_rate = total / (done - enqueued)
-        print(f"pipeline: {total} messages, {accounts} accounts, 1 worker x {CONCURRENCY}")
+        done = _wait_until(before + total, delivered)
         print(
-            f"  enqueue (validate, row, index): {enqueued - started:.2f} s "
-            f"({total / (enqueued - started):.0f} messages/s)"
+            f"  enqueue_message (validate, row, index): {total / (enqueued - started):.0f}/s;"
+            f" delivery: {total / (done - enqueued):.1f} sends/s"
         )
-        print(f"  delivery: {pipeline_rate:.1f} sends/s ({done - enqueued:.2f} s)")
-        print(f"  end to end incl. enqueue: {total / (done - started):.1f} sends/s")
+        return total / (done - enqueued)
     finally:
         cluster.stop()
 
-    sandbox.reset()
-    broker = connect(redis_url).conf.broker_url
+
+def bare_rate(setup: Setup, provider_url: str, delivered: Delivered, total: int) -> float:
+    """A bare Celery task making the same HTTP call, same broker and concurrency."""
+    broker = connect(setup.redis_url).conf.broker_url
     env = {**os.environ, "BARE_BROKER": broker}
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "tests.bench.bare",
-            "worker",
-            "-Q",
-            "bare",
-            f"--concurrency={CONCURRENCY}",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        [sys.executable, "-m", "celery", "-A", "tests.bench.bare", "worker", "-Q", "bare",
+         f"--concurrency={CONCURRENCY}", "--loglevel=WARNING", "--without-gossip",
+         "--without-mingle"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
         from tests.bench.bare import app as bare  # noqa: PLC0415 - reads BARE_BROKER
 
         bare.conf.broker_url = broker
         time.sleep(4)
+        before = delivered()
         started = time.monotonic()
-        for i in range(per_account):
-            for name in names:
-                bare.send_task(
-                    "bare.send",
-                    queue="bare",
-                    args=[
-                        f"{sandbox_url}/v1/messages/send-message",
-                        {
-                            "linkedin_url": f"https://www.linkedin.com/in/{name}-lead-{i}",
-                            "message_text": f"Hello {i} from {name}",
-                            "login_token": f"token-{name}",
-                        },
-                        {"x-api-key": "bench-key-000000"},
-                    ],
-                )
-        done = _wait_for(total, sandbox)
-        bare_rate = total / (done - started)
-        print(f"bare Celery task, same call, broker and concurrency: {bare_rate:.1f} sends/s")
-        print(f"ratio pipeline / bare: {pipeline_rate / bare_rate:.2f}")
+        for i in range(total):
+            body = {
+                "linkedin_url": f"https://www.linkedin.com/in/bare-lead-{i}",
+                "message_text": f"Hello {i}",
+                "login_token": f"token-{i % 1000}",
+            }
+            args = [f"{provider_url}/v1/messages/send-message", body, {"x-api-key": "bench-key"}]
+            bare.send_task("bare.send", queue="bare", args=args)
+        done = _wait_until(before + total, delivered)
+        return total / (done - started)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -> None:
+    total = accounts * per_account
+    sandbox = setup.sandbox
+    print(f"throughput: {total} messages, {accounts} accounts, pacing 0, 1 worker x {CONCURRENCY}")
+    with StubServer() as stub:
+
+        def stub_count() -> int:
+            return stub.count
+
+        stub_bare = bare_rate(setup, stub.url, stub_count, total)
+        sandbox_bare = bare_rate(setup, setup.sandbox_url, lambda: len(sandbox.messages()), total)
+        print(
+            f"  bare Celery task: {stub_bare:.1f} sends/s against a do-nothing HTTP stub,"
+            f" {sandbox_bare:.1f} against the sandbox"
+        )
+        print("  pipeline against the stub:")
+        rate = pipeline_rate(setup, stub.url, stub_count, accounts, per_account)
+    print(f"  ratio pipeline / bare task, both against the stub: {rate / stub_bare:.2f}")
 
 
 def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> None:
@@ -258,11 +271,15 @@ def main() -> None:
             time.sleep(0.1)
         try:
             setup = Setup(work, redis_url, database_url, sandbox_url, sandbox)
-            bench_release_cost(redis_url)
-            print()
-            bench_precision(setup)
-            print()
-            bench_throughput(setup)
+            only = set(sys.argv[1:])  # e.g. `python -m tests.bench.run throughput`
+            if not only or "release" in only:
+                bench_release_cost(redis_url)
+                print()
+            if not only or "precision" in only:
+                bench_precision(setup)
+                print()
+            if not only or "throughput" in only:
+                bench_throughput(setup)
         finally:
             server.terminate()
             server.wait()
