@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test test-embedded lint check-deploy lock format bench clean
+.PHONY: demo test test-embedded lint check-deploy lock format bench profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.enqueue
+
+## Where a send's time goes: the worker's code path under cProfile, against a do-nothing stub.
+profile: $(STAMP)
+	$(BIN)/python -m tests.bench.profile_send
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
