@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from scheduler.recovery import reindex_lost
 from worker import keys
-from worker.celery_app import CHECK_TASK, SEND_TASK
+from worker.celery_app import CHECK_TASK, QUEUE, SEND_TASK
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.runtime import Runtime
@@ -27,6 +27,11 @@ SWEEP_EVERY_S = 1.0
 REPAIR_EVERY_S = 30.0  # at most; sooner when the sending timeout is shorter
 CLOCK_MARGIN_S = 60.0  # machines' clocks disagree a little: repairs look back this much more
 RETRY_AFTER_FAILURE_S = 1.0
+# At most this many tasks wait in the Celery queue: more is released only as workers take
+# them. Without it a backlog released faster than workers take it sits in Celery past the
+# sending timeout, and the sweep takes those releases back as lost, over and over.
+MAX_WAITING_TASKS = 200
+FULL_QUEUE_WAIT_S = 0.05
 
 
 class Pump:
@@ -48,19 +53,29 @@ class Pump:
         self._last_repair: float | None = None  # None: the next repair reads every queued row
 
     def tick(self, now: float) -> int:
-        """Release what is due at `now`; returns how many tasks were published."""
+        """Release what is due at `now`, as far as the Celery queue has room; returns how many
+        tasks were published, or -1 when the queue was full."""
+        room = min(RELEASE_BATCH, MAX_WAITING_TASKS - self.waiting_tasks())
+        if room <= 0:
+            return -1
         due_index = self.runtime.due_index
-        released = due_index.release(now, RELEASE_BATCH)
+        released = due_index.release(now, room)
         for release in released:
             self.publish(SEND_TASK, release.delivery_id)
             if self.observe_lateness is not None:
                 self.observe_lateness(now - release.eligible_at)
-        checks = due_index.lease_checks(now, RELEASE_BATCH, CHECK_LEASE_S)
+        checks = []
+        if room > len(released):
+            checks = due_index.lease_checks(now, room - len(released), CHECK_LEASE_S)
         for delivery_id in checks:
             self.publish(CHECK_TASK, delivery_id)
         if released or checks:
             log.debug("released", sends=len(released), checks=len(checks))
         return len(released) + len(checks)
+
+    def waiting_tasks(self) -> int:
+        """Tasks published and not yet taken by a worker (the broker is this Redis)."""
+        return int(self.runtime.redis.llen(QUEUE))
 
     def sweep(self, now: float) -> None:
         """Settle sends in flight for longer than the sending timeout."""
@@ -122,6 +137,8 @@ class Pump:
         timeout_s = self.runtime.settings.sending_timeout_seconds
         if self._last_repair is None or now - self._last_repair >= min(REPAIR_EVERY_S, timeout_s):
             self.repair(now)
+        if published < 0:
+            return FULL_QUEUE_WAIT_S  # workers are behind: give them a moment
         if published >= RELEASE_BATCH:
             return 0.0
         wake = self.runtime.due_index.next_wake()

@@ -13,10 +13,11 @@ import pytest
 from scheduler.campaigns import start_campaign
 from scheduler.operations import account_summaries, retry_delivery
 from scheduler.producer import enqueue_message
-from scheduler.pump import Pump
+from scheduler.pump import MAX_WAITING_TASKS, Pump
 from scheduler.recovery import recover, reindex_lost
 from scheduler.steering import pause_campaign
 from worker import keys
+from worker.celery_app import QUEUE
 from worker.errors import OutreachError
 from worker.models import Status
 from worker.runtime import Runtime
@@ -55,6 +56,22 @@ def test_the_sweeper_requeues_a_release_whose_task_was_lost(runtime: Runtime) ->
 
     assert runtime.store.get(delivery_id).status == Status.QUEUED  # type: ignore[union-attr]
     assert runtime.due_index.state("ann").queued == 1
+
+
+def test_the_pump_releases_only_as_far_as_the_celery_queue_has_room(runtime: Runtime) -> None:
+    for i in range(5):
+        enqueue_message(runtime, account=("ann", "dan")[i % 2], to=f"{JANE}-{i}", text=f"m{i}")
+    published: list[int] = []
+    pump = Pump(runtime, publish=lambda _task, delivery_id: published.append(delivery_id))
+    runtime.redis.rpush(QUEUE, *["waiting"] * MAX_WAITING_TASKS)  # workers are far behind
+
+    assert pump.tick(time.time()) == -1
+    assert published == []
+
+    runtime.redis.ltrim(QUEUE, 0, MAX_WAITING_TASKS - 2)  # room for one
+    assert pump.tick(time.time()) == 1
+    assert len(published) == 1
+    runtime.redis.delete(QUEUE)
 
 
 def test_only_unknown_or_failed_deliveries_can_be_retried(runtime: Runtime) -> None:
