@@ -22,7 +22,7 @@ from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
 from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
 from worker.recipients import parse_recipient
 from worker.runtime import Runtime
-from worker.sequences import Sequences
+from worker.sequences import Sequences, verdict
 
 log = get_logger("outreach.sending")
 
@@ -39,9 +39,10 @@ class SendService:
 
     def send(self, delivery_id: int) -> None:
         rt = self.runtime
-        delivery = rt.store.get(delivery_id)
-        if delivery is None:
+        found = rt.store.for_send(delivery_id)
+        if found is None:
             return
+        delivery, campaign, flag = found
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider
         ):
@@ -56,10 +57,9 @@ class SendService:
                 self.lifecycle.release_unsent(delivery, self.clock())
                 return
             now = self.clock()
-            campaign = self.sequences.campaign_of(delivery)  # read once for both checks
-            verdict = self.sequences.verdict(delivery, campaign)
-            if verdict is not None:
-                self.lifecycle.set_aside(delivery, verdict, now)
+            set_aside = verdict(campaign, flag)
+            if set_aside is not None:
+                self.lifecycle.set_aside(delivery, set_aside, now)
                 return
             account = rt.accounts.find(delivery.account)
             held_until = account and self.sequences.held_until(delivery, campaign, account, now)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from worker.accounts import Account
 from worker.limits import SendLimits, day_start, hold_until
 from worker.logs import get_logger
-from worker.models import Campaign, CampaignStatus, Delivery, Status
+from worker.models import Campaign, CampaignStatus, Delivery, RecipientFlag, Status
 from worker.runtime import Runtime
 from worker.windows import SendWindow
 
@@ -34,25 +34,23 @@ def window_of(campaign: Campaign | None) -> SendWindow:
     )
 
 
+def verdict(campaign: Campaign | None, flag: RecipientFlag | None) -> Verdict | None:
+    """None when a delivery of `campaign`, to a recipient with `flag`, may go; otherwise what
+    to do with it instead."""
+    if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
+        return Verdict(Status.CANCELLED, "campaign cancelled")
+    if campaign is not None and campaign.status == CampaignStatus.PAUSED:
+        return Verdict(Status.QUEUED, "campaign paused")
+    if flag is not None and flag.opted_out_at is not None:
+        return Verdict(Status.SKIPPED, "opted out")
+    if flag is not None and flag.replied_at is not None:
+        return Verdict(Status.CANCELLED, "replied")
+    return None
+
+
 class Sequences:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-
-    def campaign_of(self, delivery: Delivery) -> Campaign | None:
-        return self.runtime.campaigns.get(delivery.campaign) if delivery.campaign else None
-
-    def verdict(self, delivery: Delivery, campaign: Campaign | None) -> Verdict | None:
-        """None when `delivery` (of `campaign`) may go; otherwise what to do with it instead."""
-        if campaign is not None and campaign.status == CampaignStatus.CANCELLED:
-            return Verdict(Status.CANCELLED, "campaign cancelled")
-        if campaign is not None and campaign.status == CampaignStatus.PAUSED:
-            return Verdict(Status.QUEUED, "campaign paused")
-        flag = self.runtime.recipients.flags([delivery.recipient]).get(delivery.recipient)
-        if flag is not None and flag.opted_out_at is not None:
-            return Verdict(Status.SKIPPED, "opted out")
-        if flag is not None and flag.replied_at is not None:
-            return Verdict(Status.CANCELLED, "replied")
-        return None
 
     def held_until(
         self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime

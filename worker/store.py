@@ -23,6 +23,7 @@ from worker.models import (
     Campaign,
     CampaignStatus,
     Delivery,
+    RecipientFlag,
     Status,
 )
 
@@ -93,6 +94,21 @@ class DeliveryStore:
     def get(self, delivery_id: int) -> Delivery | None:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(Delivery, delivery_id)
+
+    def for_send(
+        self, delivery_id: int
+    ) -> tuple[Delivery, Campaign | None, RecipientFlag | None] | None:
+        """What a worker reads before a send, in one statement: the delivery, its campaign
+        and what its recipient told us."""
+        statement = (
+            select(Delivery, Campaign, RecipientFlag)
+            .outerjoin(Campaign, col(Campaign.name) == col(Delivery.campaign))
+            .outerjoin(RecipientFlag, col(RecipientFlag.recipient) == col(Delivery.recipient))
+            .where(col(Delivery.id) == delivery_id)
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.exec(statement).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     def move(
         self,
