@@ -15,7 +15,6 @@ from worker.celery_app import CHECK_TASK, QUEUE, SEND_TASK
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.runtime import Runtime
-from worker.sequences import Sequences
 
 log = get_logger("outreach.scheduler")
 
@@ -44,10 +43,7 @@ class Pump:
         self.runtime = runtime
         self.publish = publish
         self.observe_lateness = observe_lateness
-        self.sequences = Sequences(runtime)
-        self.lifecycle = Lifecycle(
-            runtime.store, runtime.due_index, self.sequences, runtime.accounts, runtime.policy
-        )
+        self.lifecycle = Lifecycle.of(runtime)
         self._last_sweep = 0.0
         self.heartbeat = time.monotonic()  # when the loop last completed a step
         self._last_repair: float | None = None  # None: the next repair reads every queued row
@@ -98,7 +94,7 @@ class Pump:
         timeout_s = self.runtime.settings.sending_timeout_seconds
         moment = datetime.fromtimestamp(now, UTC)
         # A live worker carries a step's end into its sequence within the sending timeout.
-        self.sequences.settle_stranded(moment, grace_s=timeout_s)
+        self.lifecycle.sequences.settle_stranded(moment, grace_s=timeout_s)
         since = None
         if self._last_repair is not None:
             since = datetime.fromtimestamp(self._last_repair - CLOCK_MARGIN_S, UTC)

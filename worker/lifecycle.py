@@ -14,6 +14,7 @@ from worker.logs import get_logger
 from worker.metrics import ACCOUNT_PAUSES, SENDS
 from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.policy import Decision, Policy
+from worker.runtime import Runtime
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
 
@@ -34,6 +35,13 @@ class Lifecycle:
         self.sequences = sequences
         self.accounts = accounts
         self.policy = policy
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> Lifecycle:
+        """The lifecycle on `runtime`'s stores, index, accounts and policy."""
+        return cls(
+            runtime.store, runtime.due_index, Sequences(runtime), runtime.accounts, runtime.policy
+        )
 
     def settle(
         self,

@@ -22,7 +22,7 @@ from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
 from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
 from worker.recipients import parse_recipient
 from worker.runtime import Runtime
-from worker.sequences import Sequences, verdict
+from worker.sequences import verdict
 
 log = get_logger("outreach.sending")
 
@@ -32,10 +32,8 @@ class SendService:
         self.runtime = runtime
         self.rng = rng or random.Random()
         self.clock = clock
-        self.sequences = Sequences(runtime)
-        self.lifecycle = Lifecycle(
-            runtime.store, runtime.due_index, self.sequences, runtime.accounts, runtime.policy
-        )
+        self.lifecycle = Lifecycle.of(runtime)
+        self.sequences = self.lifecycle.sequences
 
     def send(self, delivery_id: int) -> None:
         rt = self.runtime
