@@ -33,6 +33,9 @@ def run_worker(runtime: Runtime, concurrency: int, metrics_port: int | None) -> 
     taking jobs and finishes the sends under way (a warm shutdown)."""
     # A bad accounts file stops the worker here, not at its first send.
     log.info("worker_starting", accounts=len(runtime.accounts), concurrency=concurrency)
+    # A database not at the schema's head stops the worker here too; and the driver, imported
+    # once before the fork, is shared by every child instead of imported by each.
+    runtime.engine.dispose()
     redis_url = runtime.redis_url
     if metrics_port is not None:
         use_multiprocess_files(_metrics_directory())
@@ -42,7 +45,8 @@ def run_worker(runtime: Runtime, concurrency: int, metrics_port: int | None) -> 
         [
             "worker",
             f"--concurrency={concurrency}",
-            "--loglevel=INFO",
+            # Celery sets the root logger's level: keep the one OUTREACH_LOG_LEVEL chose.
+            f"--loglevel={runtime.settings.log_level}",
             "-Q",
             QUEUE,
             "--without-gossip",

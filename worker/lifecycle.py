@@ -66,7 +66,7 @@ class Lifecycle:
         log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
         if moved and decision.status in TERMINAL:
             SENDS.labels(delivery.provider, decision.status.value).inc()
-        if moved:
+        if moved and delivery.campaign is not None:
             self.sequences.after(delivery.model_copy(update=decision.changes), decision.status, at)
         paused_until = _paused_until(decision)
         if paused_until is not None:

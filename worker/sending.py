@@ -60,13 +60,22 @@ class SendService:
                 self.lifecycle.set_aside(delivery, set_aside, now)
                 return
             account = rt.accounts.find(delivery.account)
-            held_until = account and self.sequences.held_until(delivery, campaign, account, now)
-            if held_until:
-                self.lifecycle.hold(delivery, held_until, now)
-                return
-            claimed = rt.store.claim(delivery_id, now)
+            caps = None
+            if account is not None:
+                limits = self.sequences.limits(campaign, account)
+                opens = limits.window.next_open(now, limits.zone)
+                if opens > now:
+                    self.lifecycle.hold(delivery, opens, now)
+                    return
+                caps = self.sequences.caps(delivery, limits, account, now)
+            # The daily caps are checked inside the claim: one statement, no separate count.
+            claimed = rt.store.claim(delivery_id, now, caps=caps, read=delivery)
             if claimed is None:
-                log.info("delivery_already_claimed")
+                held_until = account and self.sequences.held_until(delivery, campaign, account, now)
+                if held_until:
+                    self.lifecycle.hold(delivery, held_until, now)
+                else:
+                    log.info("delivery_already_claimed")
                 return
             with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
                 log.info("delivery_sending")

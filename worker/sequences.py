@@ -13,6 +13,7 @@ from worker.limits import SendLimits, day_start, hold_until
 from worker.logs import get_logger
 from worker.models import Campaign, CampaignStatus, Delivery, RecipientFlag, Status
 from worker.runtime import Runtime
+from worker.store import DailyCaps
 from worker.windows import SendWindow
 
 log = get_logger("outreach.sequences")
@@ -52,19 +53,34 @@ class Sequences:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
 
+    def limits(self, campaign: Campaign | None, account: Account) -> SendLimits:
+        """The window and daily caps a send of `campaign` through `account` must keep."""
+        return SendLimits(
+            zone=ZoneInfo(account.timezone),
+            window=window_of(campaign),
+            daily_cap=account.daily_limit or self.runtime.settings.daily_limit,
+            campaign_cap=campaign.daily_limit if campaign else None,
+        )
+
+    def caps(
+        self, delivery: Delivery, limits: SendLimits, account: Account, now: datetime
+    ) -> DailyCaps:
+        """The daily caps as the claim checks them, in the same statement."""
+        return DailyCaps(
+            account=account.name,
+            since=day_start(now, limits.zone),
+            cap=limits.daily_cap,
+            campaign=delivery.campaign,
+            campaign_cap=limits.campaign_cap,
+        )
+
     def held_until(
         self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
     ) -> datetime | None:
         """When the account's window and daily caps let `delivery` go, if not now."""
         store = self.runtime.store
-        zone = ZoneInfo(account.timezone)
-        limits = SendLimits(
-            zone=zone,
-            window=window_of(campaign),
-            daily_cap=account.daily_limit or self.runtime.settings.daily_limit,
-            campaign_cap=campaign.daily_limit if campaign else None,
-        )
-        today = day_start(now, zone)
+        limits = self.limits(campaign, account)
+        today = day_start(now, limits.zone)
         sent_today = store.sends_since(account.name, today)
         in_campaign = store.sends_since(account.name, today, delivery.campaign) if campaign else 0
         return hold_until(limits, now, sent_today, in_campaign)

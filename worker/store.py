@@ -5,16 +5,20 @@ all on one engine."""
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, col, select
 
 from worker.models import (
@@ -25,6 +29,7 @@ from worker.models import (
     Delivery,
     RecipientFlag,
     Status,
+    UTCDateTime,
 )
 
 # Statuses that mean a recipient has been, is being or will be contacted.
@@ -52,7 +57,31 @@ def create_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = sa.create_engine(url, pool_size=5, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is pinged before use (a restarted or failed
+# over server dropped it). A busy worker reuses hot connections without a round trip each.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool retries the checkout with a fresh connection.
+            raise DisconnectionError(f"database connection lost while idle: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -63,6 +92,125 @@ class AccountCounts:
     sent_today: int
     failed: int
     unknown: int
+
+
+_DELIVERIES: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+_CAMPAIGNS: sa.Table = Campaign.__table__  # type: ignore[attr-defined]
+_FLAGS: sa.Table = RecipientFlag.__table__  # type: ignore[attr-defined]
+_DELIVERY_COLUMNS = [c.name for c in _DELIVERIES.columns]
+_CAMPAIGN_COLUMNS = [c.name for c in _CAMPAIGNS.columns]
+_FLAG_COLUMNS = [c.name for c in _FLAGS.columns]
+_CAMPAIGN_AT = len(_DELIVERY_COLUMNS)
+_FLAG_AT = _CAMPAIGN_AT + len(_CAMPAIGN_COLUMNS)
+# Built once: a worker runs it for every send. The primary keys come first in each table, so a
+# missing campaign or flag reads as a leading None.
+_FOR_SEND = (
+    sa.select(*_DELIVERIES.columns, *_CAMPAIGNS.columns, *_FLAGS.columns)
+    .select_from(
+        _DELIVERIES.outerjoin(_CAMPAIGNS, _CAMPAIGNS.c.name == _DELIVERIES.c.campaign).outerjoin(
+            _FLAGS, _FLAGS.c.recipient == _DELIVERIES.c.recipient
+        )
+    )
+    .where(_DELIVERIES.c.id == sa.bindparam("id"))
+)
+
+
+_ATTEMPTS: sa.Table = Attempt.__table__  # type: ignore[attr-defined]
+_ATTEMPTED = _DELIVERIES.alias("attempted")  # the deliveries an attempt count joins
+_ATTEMPT_COLUMNS = [c.name for c in _ATTEMPTS.columns if c.name != "id"]
+
+
+def _sends_since(account: Any, since: Any, campaign: Any = None) -> sa.Select[Any]:
+    """Count an account's send requests since a moment (in a campaign, when given)."""
+    statement = (
+        sa.select(sa.func.count())
+        .select_from(_ATTEMPTS)
+        .where(
+            _ATTEMPTS.c.account == account,
+            _ATTEMPTS.c.kind == "send",
+            _ATTEMPTS.c.started_at >= since,
+        )
+    )
+    if campaign is not None:
+        statement = statement.join(_ATTEMPTED, _ATTEMPTED.c.id == _ATTEMPTS.c.delivery_id).where(
+            _ATTEMPTED.c.campaign == campaign
+        )
+    return statement
+
+
+def _claim_statement(caps: str) -> sa.Update:
+    """The claim: queued → sending, one more attempt; `caps` adds the daily caps' checks
+    ("" none, "account" the account's, "campaign" the account's and the campaign's)."""
+    statement = (
+        sa.update(_DELIVERIES)
+        .where(_DELIVERIES.c.id == sa.bindparam("p_id"), _DELIVERIES.c.status == Status.QUEUED)
+        .values(
+            status=Status.SENDING,
+            claimed_at=sa.bindparam("p_now"),
+            updated_at=sa.bindparam("p_now"),
+            attempts=_DELIVERIES.c.attempts + 1,
+        )
+        .returning(_DELIVERIES.c.attempts)
+    )
+    account: sa.BindParameter[Any] = sa.bindparam("p_account")
+    since: sa.BindParameter[Any] = sa.bindparam("p_since", type_=UTCDateTime())
+    if caps:
+        statement = statement.where(
+            _sends_since(account, since).scalar_subquery() < sa.bindparam("p_cap")
+        )
+    if caps == "campaign":
+        in_campaign = _sends_since(account, since, sa.bindparam("p_campaign")).scalar_subquery()
+        statement = statement.where(in_campaign < sa.bindparam("p_campaign_cap"))
+    return statement
+
+
+# Built once: a worker runs these for every send. (Parameters are named p_*: SQLAlchemy
+# reserves column names for an UPDATE's own values.)
+_CLAIMS = {caps: _claim_statement(caps) for caps in ("", "account", "campaign")}
+
+
+_RECORD = sa.insert(_ATTEMPTS).values(
+    {name: sa.bindparam(f"a_{name}", type_=_ATTEMPTS.c[name].type) for name in _ATTEMPT_COLUMNS}
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _move_statement(
+    names: tuple[str, ...], from_statuses: tuple[Status, ...], together: bool
+) -> sa.Executable:
+    """The conditional update setting the columns `names`, built once per shape: a worker
+    runs one for every outcome. `together`: with the attempt's insert, in one statement
+    (PostgreSQL), counting the rows moved."""
+    values = {name: sa.bindparam(f"p_{name}", type_=_DELIVERIES.c[name].type) for name in names}
+    update = (
+        sa.update(_DELIVERIES)
+        .where(_DELIVERIES.c.id == sa.bindparam("p_id"), _DELIVERIES.c.status.in_(from_statuses))
+        .values(values)
+    )
+    if not together:
+        return update
+    moved = update.returning(_DELIVERIES.c.id).cte("moved")
+    return sa.select(sa.func.count()).select_from(moved).add_cte(_RECORD.cte("recorded"))
+
+
+@dataclass(frozen=True)
+class DailyCaps:
+    """How many sends `account` may make from `since` (its local midnight): `cap` in all,
+    and `campaign_cap` in `campaign` when that campaign has a cap of its own."""
+
+    account: str
+    since: datetime
+    cap: int
+    campaign: str | None = None
+    campaign_cap: int | None = None
+
+    def claim_statement(self) -> tuple[sa.Update, dict[str, Any]]:
+        """The claim that only succeeds while one more send stays within the caps."""
+        parameters = {"p_account": self.account, "p_since": self.since, "p_cap": self.cap}
+        if self.campaign is None or self.campaign_cap is None:
+            return _CLAIMS["account"], parameters
+        parameters |= {"p_campaign": self.campaign, "p_campaign_cap": self.campaign_cap}
+        return _CLAIMS["campaign"], parameters
 
 
 class DeliveryStore:
@@ -100,15 +248,20 @@ class DeliveryStore:
     ) -> tuple[Delivery, Campaign | None, RecipientFlag | None] | None:
         """What a worker reads before a send, in one statement: the delivery, its campaign
         and what its recipient told us."""
-        statement = (
-            select(Delivery, Campaign, RecipientFlag)
-            .outerjoin(Campaign, col(Campaign.name) == col(Delivery.campaign))
-            .outerjoin(RecipientFlag, col(RecipientFlag.recipient) == col(Delivery.recipient))
-            .where(col(Delivery.id) == delivery_id)
-        )
-        with Session(self.engine, expire_on_commit=False) as session:
-            row = session.exec(statement).first()
-        return None if row is None else (row[0], row[1], row[2])
+        with self._autocommit() as connection:
+            row = connection.execute(_FOR_SEND, {"id": delivery_id}).first()
+        if row is None:
+            return None
+        delivery = Delivery(**dict(zip(_DELIVERY_COLUMNS, row[:_CAMPAIGN_AT], strict=True)))
+        campaign_values = row[_CAMPAIGN_AT:_FLAG_AT]
+        flag_values = row[_FLAG_AT:]
+        campaign = None
+        if campaign_values[0] is not None:
+            campaign = Campaign(**dict(zip(_CAMPAIGN_COLUMNS, campaign_values, strict=True)))
+        flag = None
+        if flag_values[0] is not None:
+            flag = RecipientFlag(**dict(zip(_FLAG_COLUMNS, flag_values, strict=True)))
+        return delivery, campaign, flag
 
     def move(
         self,
@@ -121,34 +274,59 @@ class DeliveryStore:
         """Apply `changes` only if the delivery is in one of `from_statuses`; True if it was.
         `attempt`, the provider call that led here, is recorded in the same transaction
         whether or not the delivery moved: the call was made."""
-        statement = (
-            sa.update(Delivery)
-            .where(col(Delivery.id) == delivery_id, col(Delivery.status).in_(from_statuses))
-            .values(**changes)
-        )
+        names = tuple(sorted(changes))
+        parameters = {f"p_{name}": changes[name] for name in names} | {"p_id": delivery_id}
+        if attempt is not None:
+            parameters |= {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
+        together = attempt is not None and self.engine.dialect.name == "postgresql"
+        statement = _move_statement(names, tuple(from_statuses), together)
+        if together:
+            with self._autocommit() as connection:
+                return int(connection.execute(statement, parameters).scalar_one()) == 1
+        if attempt is None:
+            with self._autocommit() as connection:
+                return connection.execute(statement, parameters).rowcount == 1
         with self.engine.begin() as connection:
-            moved = connection.execute(statement).rowcount == 1
-            if attempt is not None:
-                connection.execute(sa.insert(Attempt).values(**attempt.model_dump(exclude={"id"})))
+            moved = connection.execute(statement, parameters).rowcount == 1
+            connection.execute(_RECORD, parameters)
             return moved
 
-    def claim(self, delivery_id: int, now: datetime) -> Delivery | None:
-        """Move a queued delivery to `sending` and return it as it now is, in one statement;
-        None if someone else has it."""
-        statement = (
-            sa.update(Delivery)
-            .where(col(Delivery.id) == delivery_id, col(Delivery.status) == Status.QUEUED)
-            .values(
-                status=Status.SENDING,
-                claimed_at=now,
-                updated_at=now,
-                attempts=Delivery.attempts + 1,
+    def claim(
+        self,
+        delivery_id: int,
+        now: datetime,
+        *,
+        caps: DailyCaps | None = None,
+        read: Delivery | None = None,
+    ) -> Delivery | None:
+        """Move a queued delivery to `sending`, in one statement, and return it as it now is;
+        None if someone else has it, or if sending it would go over `caps`. `read` is the
+        delivery as the caller read it, to return updated rather than read again."""
+        statement, parameters = _CLAIMS[""], dict[str, Any]()
+        if caps is not None:
+            statement, parameters = caps.claim_statement()
+        with self._autocommit() as connection:
+            claimed = connection.execute(
+                statement, {**parameters, "p_id": delivery_id, "p_now": now}
             )
-            .returning(*Delivery.__table__.columns)  # type: ignore[attr-defined]
-        )
-        with self.engine.begin() as connection:
-            row = connection.execute(statement).mappings().first()
-        return None if row is None else Delivery(**row)
+            attempts = claimed.scalar()
+        if attempts is None:
+            return None
+        if read is None:
+            return self.get(delivery_id)
+        changes = {"status": Status.SENDING, "claimed_at": now, "updated_at": now}
+        return read.model_copy(update={**changes, "attempts": attempts})
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Connection]:
+        """A connection for one statement that commits by itself. On a server that costs one
+        round trip, with no BEGIN and COMMIT around it; SQLite's are in-process anyway."""
+        if self.engine.dialect.name != "postgresql":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def attempts_of(self, delivery_id: int) -> list[Attempt]:
         with Session(self.engine) as session:
@@ -200,21 +378,8 @@ class DeliveryStore:
     def sends_since(self, account: str, since: datetime, campaign: str | None = None) -> int:
         """How many send requests `account` has made since `since`, in `campaign` if given
         (daily caps count these)."""
-        statement = (
-            sa.select(sa.func.count())
-            .select_from(Attempt)
-            .where(
-                col(Attempt.account) == account,
-                col(Attempt.kind) == "send",
-                col(Attempt.started_at) >= since,
-            )
-        )
-        if campaign is not None:
-            statement = statement.join(
-                Delivery, col(Delivery.id) == col(Attempt.delivery_id)
-            ).where(col(Delivery.campaign) == campaign)
-        with Session(self.engine) as session:
-            return int(session.execute(statement).scalar_one())
+        with self.engine.connect() as connection:
+            return int(connection.execute(_sends_since(account, since, campaign)).scalar_one())
 
     def step_counts(self, campaign: str) -> list[tuple[int, str, int]]:
         statement = (

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery.signals import worker_process_init
+
 from worker.celery_app import CHECK_TASK, SEND_TASK, app
+from worker.logs import get_logger
 from worker.runtime import get_runtime
 from worker.sending import SendService
+
+log = get_logger("outreach.tasks")
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _warm_up(**_: Any) -> None:
+    """Build a new child's runtime (database engine, Redis client, accounts, HTTP client)
+    before its first task, so that task is not the one paying for it."""
+    runtime = get_runtime()
+    try:
+        for part in ("engine", "store", "due_index", "accounts", "http"):
+            getattr(runtime, part)
+    except Exception:
+        # Not fatal: a database or Redis away right now is retried by the first task.
+        log.warning("worker_warm_up_failed", exc_info=True)
 
 
 @app.task(name=SEND_TASK)  # type: ignore[untyped-decorator]

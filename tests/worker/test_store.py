@@ -1,0 +1,96 @@
+"""The delivery store's connection handling and its one-statement claim."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from scheduler.producer import enqueue_message
+from worker import store as store_module
+from worker.models import Attempt, Status
+from worker.runtime import Runtime
+from worker.store import DailyCaps
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced_before_use(
+    make_runtime: Callable[..., Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = make_runtime({"alice": "linkup"})
+    engine = runtime.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only a server can drop a pooled connection")
+    monkeypatch.setattr(store_module, "PING_AFTER_IDLE_S", 0.0)
+    engine.dispose()
+    with engine.connect() as connection:  # the pool now holds exactly this connection
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    other = sa.create_engine(str(engine.url.render_as_string(hide_password=False)))
+    with other.connect() as admin:
+        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    other.dispose()
+
+    assert runtime.store.get(1) is None  # no error: the dead connection was pinged and replaced
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+
+
+def test_the_claim_refuses_a_send_over_the_daily_cap_in_the_same_statement(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime({"alice": "linkup"})
+    now = datetime.now(UTC)
+    first = enqueue_message(
+        runtime, account="alice", to="https://www.linkedin.com/in/ann-a", text="1"
+    )
+    second = enqueue_message(
+        runtime, account="alice", to="https://www.linkedin.com/in/bob-b", text="2"
+    )
+    since = now - timedelta(hours=1)
+    caps = DailyCaps(account="alice", since=since, cap=1)
+
+    claimed = runtime.store.claim(first.delivery_id, now, caps=caps)
+    assert claimed is not None and claimed.status == Status.SENDING and claimed.attempts == 1
+    attempt = Attempt(
+        delivery_id=first.delivery_id, account="alice", kind="send", started_at=now, outcome="sent"
+    )
+    runtime.store.move(
+        first.delivery_id, [Status.SENDING], {"status": Status.SENT}, attempt=attempt
+    )
+
+    assert runtime.store.claim(second.delivery_id, now, caps=caps) is None
+    assert runtime.store.get(second.delivery_id).status == Status.QUEUED  # type: ignore[union-attr]
+    raised = DailyCaps(account="alice", since=since, cap=2)
+    assert runtime.store.claim(second.delivery_id, now, caps=raised) is not None
+
+
+def test_a_campaign_cap_counts_only_that_campaigns_sends(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime({"alice": "linkup"})
+    now = datetime.now(UTC)
+    outside = enqueue_message(
+        runtime, account="alice", to="https://www.linkedin.com/in/ann-a", text="1"
+    )
+    inside = enqueue_message(
+        runtime,
+        account="alice",
+        to="https://www.linkedin.com/in/bob-b",
+        text="2",
+        campaign="spring",
+    )
+    attempt = Attempt(
+        delivery_id=outside.delivery_id,
+        account="alice",
+        kind="send",
+        started_at=now,
+        outcome="sent",
+    )
+    runtime.store.move(
+        outside.delivery_id, [Status.QUEUED], {"status": Status.SENT}, attempt=attempt
+    )
+    since = now - timedelta(hours=1)
+
+    capped = DailyCaps("alice", since, cap=10, campaign="spring", campaign_cap=1)
+    assert runtime.store.claim(inside.delivery_id, now, caps=capped) is not None
