@@ -9,12 +9,13 @@ import functools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import aliased
@@ -193,6 +194,13 @@ def _move_statement(
     return sa.select(sa.func.count()).select_from(moved).add_cte(_RECORD.cte("recorded"))
 
 
+def _insert_for(dialect: str) -> Any:
+    """The INSERT that knows ON CONFLICT for this database."""
+    if dialect == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
 @dataclass(frozen=True)
 class DailyCaps:
     """How many sends `account` may make from `since` (its local midnight): `cap` in all,
@@ -211,6 +219,18 @@ class DailyCaps:
             return _CLAIMS["account"], parameters
         parameters |= {"p_campaign": self.campaign, "p_campaign_cap": self.campaign_cap}
         return _CLAIMS["campaign"], parameters
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A delivery row as an insert left it: new, or the one already there with its key."""
+
+    id: int
+    idempotency_key: str
+    account: str
+    status: Status
+    due_at: datetime
+    created: bool
 
 
 class DeliveryStore:
@@ -238,6 +258,40 @@ class DeliveryStore:
                 ).one()
                 return existing, False
             return delivery, True
+
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Stored]:
+        """Insert delivery `rows` (column values) in one statement, skipping those whose
+        idempotency key exists; for each row, in order, the delivery as stored."""
+        if not rows:
+            return []
+        insert = _insert_for(self.engine.dialect.name)(_DELIVERIES)
+        statement = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
+            _DELIVERIES.c.id, _DELIVERIES.c.idempotency_key
+        )
+        with self.engine.begin() as connection:
+            created = {key: id_ for id_, key in connection.execute(statement, list(rows))}
+        missing = [row["idempotency_key"] for row in rows if row["idempotency_key"] not in created]
+        known = {stored.idempotency_key: stored for stored in self._stored(missing)}
+        result: list[Stored] = []
+        for row in rows:
+            key = row["idempotency_key"]
+            id_ = created.pop(key, None)  # a key twice in `rows` is created once
+            if id_ is not None:
+                known[key] = Stored(id_, key, row["account"], row["status"], row["due_at"], False)
+                result.append(replace(known[key], created=True))
+            else:
+                result.append(known[key])
+        return result
+
+    def _stored(self, keys: Sequence[str]) -> list[Stored]:
+        if not keys:
+            return []
+        table = _DELIVERIES.c
+        statement = sa.select(
+            table.id, table.idempotency_key, table.account, table.status, table.due_at
+        ).where(table.idempotency_key.in_(keys))
+        with self.engine.connect() as connection:
+            return [Stored(*row, created=False) for row in connection.execute(statement)]
 
     def get(self, delivery_id: int) -> Delivery | None:
         with Session(self.engine, expire_on_commit=False) as session:

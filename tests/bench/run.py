@@ -6,6 +6,8 @@
 2. Pacing precision with a backlog: mean gap against the configured mean, and how late a
    release is after the moment it became due (median, p99).
 3. Release cost against backlog size.
+4. Enqueueing from one process: single `enqueue_message` calls, `enqueue_messages` batches,
+   and an `Enqueuer` fed by 32 threads at once.
 
 Uses OUTREACH_TEST_REDIS_URL / OUTREACH_TEST_DATABASE_URL when set, embedded otherwise.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import redis
 
-from scheduler.producer import enqueue_message
+from scheduler.producer import Enqueuer, Message, enqueue_message, enqueue_messages
 from scheduler.pump import Pump
 from tests.bench.stub import StubServer
 from tests.cluster import OUTREACH, Cluster, gaps_by_sender
@@ -229,6 +231,53 @@ def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> 
     )
 
 
+def bench_enqueue(setup: Setup, count: int = 3000) -> None:
+    names = {f"e{i:03d}": "linkup" for i in range(100)}
+    cluster = Cluster(
+        setup.work / "enqueue",
+        redis_url=setup.redis_url,
+        database_url=setup.database_url,
+        sandbox_url=setup.sandbox_url,
+        accounts=names,
+        log_level="WARNING",
+    )
+    runtime = cluster.runtime
+
+    def messages(tag: str) -> list[Message]:
+        return [
+            Message(f"e{i % 100:03d}", f"https://www.linkedin.com/in/{tag}-lead-{i}", f"Hi {i}")
+            for i in range(count)
+        ]
+
+    print(f"enqueue: {count} messages per way, 100 accounts, one process")
+    single = messages("single")
+    started = time.perf_counter()
+    for m in single[:1000]:
+        enqueue_message(runtime, account=m.account, to=m.to, text=m.text)
+    print(f"  enqueue_message, one call at a time: {1000 / (time.perf_counter() - started):.0f}/s")
+    batched = messages("batch")
+    started = time.perf_counter()
+    for i in range(0, count, 500):
+        enqueue_messages(runtime, batched[i : i + 500])
+    print(f"  enqueue_messages, 500 a call: {count / (time.perf_counter() - started):.0f}/s")
+    threaded = messages("threads")
+    started = time.perf_counter()
+    with Enqueuer(runtime) as enqueuer:
+
+        def caller(k: int) -> None:
+            for m in threaded[k::32]:
+                enqueuer.enqueue(m)
+
+        threads = [threading.Thread(target=caller, args=(k,)) for k in range(32)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    elapsed = time.perf_counter() - started
+    print(f"  Enqueuer, 32 threads each calling enqueue(): {count / elapsed:.0f}/s")
+    cluster.stop()
+
+
 def bench_release_cost(redis_url: str, accounts: int = 1000) -> None:
     client = redis.Redis.from_url(redis_url)
     due_index = DueIndex(client)
@@ -277,6 +326,9 @@ def main() -> None:
                 print()
             if not only or "precision" in only:
                 bench_precision(setup)
+                print()
+            if not only or "enqueue" in only:
+                bench_enqueue(setup)
                 print()
             if not only or "throughput" in only:
                 bench_throughput(setup)
