@@ -1,8 +1,12 @@
 """Provider adapters, one module each, behind the `Provider` interface in `base`, registered in
-one table here: a new provider is its module plus one line in PROVIDER_TYPES (and its base URL
-setting)."""
+one table here. A new provider is its module, one row in REGISTRY, its base URL setting, its
+accounts-file keys (`worker.accounts`) and, for development, its sandbox module (the sandbox
+keeps its own table by the same names: production code never imports it; a test checks that
+the two tables name the same providers)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import httpx
 
@@ -14,42 +18,60 @@ from worker.providers.linkup import LinkUp
 from worker.providers.outx import OutX
 from worker.settings import Settings
 
-PROVIDER_TYPES: dict[ProviderName, type[Provider]] = {
-    "linkup": LinkUp,
-    "connectsafely": ConnectSafely,
-    "outx": OutX,
+
+@dataclass(frozen=True)
+class Registration:
+    """What outreach knows of one provider: its adapter, and where its settings live."""
+
+    adapter: type[Provider]
+    base_url_setting: str  # the Settings field (OUTREACH_<NAME>) holding its API's base URL
+
+    def base_url(self, settings: Settings) -> str:
+        return str(getattr(settings, self.base_url_setting))
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.adapter.capabilities
+
+
+REGISTRY: dict[ProviderName, Registration] = {
+    "linkup": Registration(LinkUp, "linkup_base_url"),
+    "connectsafely": Registration(ConnectSafely, "connectsafely_base_url"),
+    "outx": Registration(OutX, "outx_base_url"),
 }
 
 
 def base_url(name: ProviderName, settings: Settings) -> str:
-    urls: dict[ProviderName, str] = {
-        "linkup": settings.linkup_base_url,
-        "connectsafely": settings.connectsafely_base_url,
-        "outx": settings.outx_base_url,
-    }
-    return urls[name]
+    return REGISTRY[name].base_url(settings)
 
 
 def build_provider(
     name: ProviderName, client: httpx.Client, settings: Settings, clock: Clock = utc_now
 ) -> Provider:
-    return PROVIDER_TYPES[name](client, base_url(name, settings), clock)
+    registration = REGISTRY[name]
+    return registration.adapter(client, registration.base_url(settings), clock)
+
+
+def providers_that_can(capability: Capability) -> list[ProviderName]:
+    """The providers whose documented API has `capability`."""
+    return [name for name, registration in REGISTRY.items() if registration.can(capability)]
 
 
 def check_request(name: ProviderName, request: SendRequest) -> list[Problem]:
     """Enqueue-time validation: every reason `name` would refuse `request`."""
-    return PROVIDER_TYPES[name].check(request)
+    return REGISTRY[name].adapter.check(request)
 
 
 __all__ = [
-    "PROVIDER_TYPES",
+    "REGISTRY",
     "Capability",
     "ConnectSafely",
     "LinkUp",
     "OutX",
     "Provider",
+    "Registration",
     "SendRequest",
     "base_url",
     "build_provider",
     "check_request",
+    "providers_that_can",
 ]

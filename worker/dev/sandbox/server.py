@@ -26,11 +26,19 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from worker.dev.sandbox import connectsafely, linkup, outx
-from worker.dev.sandbox.dialect import Answer, Call
+from worker.dev.sandbox.dialect import Answer, Call, Dialect
 from worker.dev.sandbox.faults import parse_fault
 from worker.dev.sandbox.state import Config, SandboxState
 
 Route = Callable[[SandboxState, Call], Answer]
+
+# The sandbox's side of the provider registry (`worker.providers.REGISTRY`), by the same names:
+# how each sandboxed provider words its errors and rate limits.
+DIALECTS: dict[str, Dialect] = {
+    "linkup": linkup.DIALECT,
+    "connectsafely": connectsafely.DIALECT,
+    "outx": outx.DIALECT,
+}
 
 PROVIDER_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", linkup.SEND_PATH): linkup.send_message,
