@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import aliased
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, col, select
@@ -244,20 +244,6 @@ class DeliveryStore:
 
     def drop_schema(self) -> None:
         SQLModel.metadata.drop_all(self.engine)
-
-    def insert(self, delivery: Delivery) -> tuple[Delivery, bool]:
-        """Insert `delivery`, or return the existing one with its idempotency key (False)."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(delivery)
-            try:
-                session.commit()
-            except IntegrityError:
-                session.rollback()
-                existing = session.exec(
-                    select(Delivery).where(Delivery.idempotency_key == delivery.idempotency_key)
-                ).one()
-                return existing, False
-            return delivery, True
 
     def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> list[Stored]:
         """Insert delivery `rows` (column values) in one statement, skipping those whose
