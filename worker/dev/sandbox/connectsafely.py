@@ -1,7 +1,8 @@
 """The sandbox's ConnectSafely: `POST /linkedin/messaging/send` and
 `POST /linkedin/conversations/send`, Bearer auth, errors as `{"error": ...}` with the statuses
 the conversations page documents for the same API (400 "Bad request or send failed", 401, 404,
-500); the messaging page lists only its 200."""
+500); the messaging page lists only its 200. A delivered message joins the account's
+conversation with the recipient (see `connectsafely_reads`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.dev.sandbox.dialect import Answer, Call, Dialect, fake_member_id, lacks, run_send
+from worker.dev.sandbox.dialect import Answer, Call, Dialect, lacks, run_send
 from worker.dev.sandbox.faults import Fault
 from worker.dev.sandbox.state import SandboxState, fingerprint
 
@@ -47,19 +48,34 @@ _RECIPIENT_FIELDS = {
 }
 
 
-def send_message(state: SandboxState, call: Call) -> Answer:
-    """Both paths: the same fields, answers and errors, bar the ones a path alone documents."""
+def bearer_token(call: Call) -> str | None:
+    """The API key of an `Authorization: Bearer` header; None when there is none."""
     header = call.headers.get("authorization", "")
     token = header.removeprefix("Bearer ").strip()
-    if not header.startswith("Bearer ") or not token:
-        return _error(401, "Unauthorized")
+    return token if header.startswith("Bearer ") and token else None
+
+
+def unauthorized() -> Answer:
+    return _error(401, "Unauthorized")
+
+
+def account_of(account_id: object, token: str) -> str:
+    """The sender: the `accountId` the request names, else (the sandbox's stand-in for "the
+    default account") the key's fingerprint."""
+    return account_id if isinstance(account_id, str) and account_id else fingerprint(token)
+
+
+def send_message(state: SandboxState, call: Call) -> Answer:
+    """Both paths: the same fields, answers and errors, bar the ones a path alone documents."""
+    token = bearer_token(call)
+    if token is None:
+        return unauthorized()
     body = call.body
     if not isinstance(body, dict):
         return _error(400, "Request body must be a JSON object")
     if lacks(body, "message"):
         return _error(400, "message is required")
-    account = body.get("accountId")
-    sender = account if isinstance(account, str) and account else fingerprint(token)
+    sender = account_of(body.get("accountId"), token)
     messaging = call.path == MESSAGING_PATH
 
     def validate() -> Answer | None:
@@ -75,7 +91,8 @@ def send_message(state: SandboxState, call: Call) -> Answer:
 
     def accept(_: Fault | None) -> Answer:
         recipient = body.get("recipientProfileUrn") or body.get("recipientProfileId") or ""
-        state.deliver(
+        conversation_urn = None if messaging else body.get("conversationUrn")
+        message = state.deliver(
             provider="connectsafely",
             path=call.path,
             sender=sender,
@@ -83,9 +100,19 @@ def send_message(state: SandboxState, call: Call) -> Answer:
             text=body["message"],
             subject=body.get("subject"),
             message_type=body.get("messageType", "normal") if messaging else "normal",
-            conversation_urn=None if messaging else body.get("conversationUrn"),
+            conversation_urn=conversation_urn,
         )
-        urn = body.get("recipientProfileUrn") or f"urn:li:fsd_profile:{fake_member_id(recipient)}"
+        conversation, _entry = state.conversations.record_send(
+            "connectsafely",
+            sender,
+            # The docs type these fields as strings, but the sandbox refuses no other type.
+            recipient=str(recipient),
+            text=body["message"],
+            message_id=message.id,
+            conversation_urn=str(conversation_urn) if conversation_urn else None,
+        )
+        # The member id here is the one the read endpoints give the same person.
+        urn = body.get("recipientProfileUrn") or conversation.person.urn
         answer: dict[str, Any] = {"success": True, "recipientProfileUrn": urn}
         if messaging:
             answer["message"] = "Message sent successfully"

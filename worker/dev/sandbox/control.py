@@ -42,6 +42,27 @@ class SandboxClient:
         result: list[dict[str, Any]] = self._call("GET", "requests")["requests"]
         return result
 
+    def reads(self) -> list[dict[str, Any]]:
+        """Every read request {provider, path, sender, at, gap_s}, gaps between reads alone."""
+        result: list[dict[str, Any]] = self._call("GET", "reads")["reads"]
+        return result
+
+    def conversations(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "conversations")["conversations"]
+        return result
+
+    def reply(
+        self, sender: str, recipient: str, text: str, at_ms: int | None = None
+    ) -> dict[str, Any]:
+        """`recipient` (as a send named them, any spelling) answers `sender` (as `sender_of`
+        names the account); the reply and its conversation. HTTPStatusError 404 when the two
+        have no conversation."""
+        body: dict[str, Any] = {"sender": sender, "recipient": recipient, "text": text}
+        if at_ms is not None:
+            body["at_ms"] = at_ms
+        result: dict[str, Any] = self._call("POST", "replies", body)
+        return result
+
     def violations(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "violations")["violations"]
         return result

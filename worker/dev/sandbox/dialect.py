@@ -1,15 +1,15 @@
 """What the three sandboxed providers share: the request and answer types, and the common
-course of a send request (count it, apply a fault, validate, deliver)."""
+course of a send request (count it, apply a fault, validate, deliver) and of a read request
+(count it, apply a fault, serve)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from worker.dev.sandbox.faults import Fault
+from worker.dev.sandbox.faults import Fault, FaultKind
 from worker.dev.sandbox.state import SandboxState
 
 
@@ -70,6 +70,24 @@ def run_send(
     if refused is not None:
         return refused
     return with_fault(fault, dialect, accept(fault))
+
+
+def run_read(
+    state: SandboxState,
+    dialect: Dialect,
+    sender: str,
+    path: str,
+    *,
+    serve: Callable[[frozenset[FaultKind]], Answer],
+) -> Answer:
+    """The course of every read request, after authentication. `path` is the endpoint as fault
+    rules and the record name it (a template for a path that carries an id); `serve` answers
+    the read, shaped by the read-shaping kinds that match it."""
+    state.note_read_request(dialect.provider, path, sender)
+    fault = state.take_fault(dialect.provider, path, sender, read=True)
+    if fault is not None and fault.kind not in {"slow", "drop"}:
+        return fault_answer(fault, dialect)  # a read changes nothing: the fault just answers
+    return with_fault(fault, dialect, serve(state.take_read_shapes(dialect.provider, path, sender)))
 
 
 def with_fault(fault: Fault | None, dialect: Dialect, answer: Answer) -> Answer:
@@ -151,13 +169,3 @@ def gateway_page(status: int) -> Answer:
 def lacks(body: Any, name: str) -> bool:
     """Whether `body` is not a JSON object holding `name` as a non-empty string."""
     return not isinstance(body, dict) or not isinstance(body.get(name), str) or not body[name]
-
-
-def fake_id(seed: str) -> str:
-    """A stable made-up identifier, so the same sender and recipient get the same conversation."""
-    return hashlib.sha256(seed.encode()).hexdigest()[:24]
-
-
-def fake_member_id(seed: str) -> str:
-    """A stable made-up LinkedIn member id in the ACoAA… form."""
-    return "ACoAA" + fake_id(seed)[:20]

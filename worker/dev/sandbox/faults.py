@@ -31,6 +31,15 @@ no_data         LinkUp only: delivered, answered with the reference page's succe
     {"kind": "no_data"}
 unreadable_success  delivered, answered HTTP 200 with a body that is not JSON (text/plain "OK")
     {"kind": "unreadable_success", "provider": "connectsafely"}
+oldest_first    ConnectSafely conversation messages oldest first (the sandbox's default, newest
+                first, is a choice: the docs give no order)
+    {"kind": "oldest_first", "count": null}
+owner_flag_false  ConnectSafely conversation messages all say `isSentByOwner: false`, the account's
+                own too (the docs' one example value; the flag is never described)
+    {"kind": "owner_flag_false"}
+slug_profile_ids  ConnectSafely reads name people by public id (`jane-doe`) in `profileId` and
+                `senderProfileId`, as one docs example does, instead of the member id (`ACoAA…`)
+    {"kind": "slug_profile_ids", "path": "/linkedin/messaging/recent-messages"}
 
 An `outx_task` task reports `statuses` (default ["pending"]) spread evenly over `after_s`, then
 `final_status` (default "completed", the documented word) with `task_output` `{"sent": true}`
@@ -39,6 +48,17 @@ for `result` "complete", `{"sent": false}` for "fail" (plus `"error"` when the r
 
 Every rule may name `provider`, `path` and `sender` to narrow what it matches, and `count`
 (default 1; null for every matching request).
+
+Reads (the four read endpoints) are matched apart from sends, so that a rule written for sends
+never surprises a reply check: a rule with no `path` matches sends only, unless it sets
+`"reads": true`, when it matches reads only; a rule whose `path` is a read path matches that
+read. The ConnectSafely messages path is matched by its template,
+`/linkedin/conversations/{conversationUrn}/messages`. On a read, `status`, `rate_limit`,
+`respond`, `gateway_html`, `unknown_error` and `unreadable_success` answer in place of the read
+(`deliver` means nothing there); `slow` and `drop` serve the read late or not at all; `no_data`
+and `outx_task` never match a read. The three read-shaping kinds above change how a read is
+served and do not take the one fault slot a request has: a read can be both oldest first and
+rate-limited.
 """
 
 from __future__ import annotations
@@ -57,12 +77,27 @@ FaultKind = Literal[
     "unknown_error",
     "no_data",
     "unreadable_success",
+    "oldest_first",
+    "owner_flag_false",
+    "slug_profile_ids",
 ]
 TaskResult = Literal["complete", "fail", "pending"]
 RateLimitForm = Literal["http_429", "http_200"]
 
 # The one request an `outx_task` rule shapes: creating the task, not checking it.
 TASK_CREATING_PATH = "/linkedin-agent/send-message"
+# The ConnectSafely read paths (as `connectsafely_reads` serves them), for the kinds that shape
+# only those reads.
+RECENT_MESSAGES_PATH = "/linkedin/messaging/recent-messages"
+CONVERSATION_MESSAGES_PATH = "/linkedin/conversations/{conversationUrn}/messages"
+# Kinds that shape a read rather than replace its answer, and the read paths each applies to.
+READ_SHAPES: dict[FaultKind, frozenset[str]] = {
+    "oldest_first": frozenset({CONVERSATION_MESSAGES_PATH}),
+    "owner_flag_false": frozenset({CONVERSATION_MESSAGES_PATH}),
+    "slug_profile_ids": frozenset({CONVERSATION_MESSAGES_PATH, RECENT_MESSAGES_PATH}),
+}
+# Kinds that mean nothing to a read: LinkUp's send answer, the OutX task a send creates.
+NEVER_READS: frozenset[FaultKind] = frozenset({"no_data", "outx_task"})
 # Faults after which the request has gone through: the message is delivered (the provider did
 # send it) or, on an OutX status check, the task is looked up.
 DELIVERING: frozenset[FaultKind] = frozenset(
@@ -101,6 +136,7 @@ class Fault:
     after_s: float = 0.0
     statuses: list[str] | None = None
     final_status: str | None = None
+    reads: bool = False
 
     def __post_init__(self) -> None:
         # Resolved here so that `GET /_sandbox/faults` shows what the rule will do.
@@ -113,10 +149,18 @@ class Fault:
     def delivers(self) -> bool:
         return self.kind in DELIVERING or bool(self.kind in DELIVER_DEFAULT and self.deliver)
 
-    def matches(self, provider: str, path: str, sender: str) -> bool:
+    def matches(self, provider: str, path: str, sender: str, *, read: bool = False) -> bool:
         if self.kind == "outx_task" and path != TASK_CREATING_PATH:
             return False
         if self.kind == "no_data" and provider != "linkup":
+            return False
+        if self.kind in READ_SHAPES:
+            if not read or path not in READ_SHAPES[self.kind]:
+                return False
+        elif read:
+            if self.kind in NEVER_READS or (self.path is None and not self.reads):
+                return False
+        elif self.reads:
             return False
         return (
             (self.provider is None or self.provider == provider)
@@ -157,6 +201,7 @@ def _check(fault: Fault) -> None:
         raise ValueError("status must be an HTTP status, 100 to 599")
     if fault.kind == "no_data" and fault.provider not in (None, "linkup"):
         raise ValueError("no_data is LinkUp's alone: its reference page's success example")
+    _check_reads(fault)
     if fault.content_type is not None and not isinstance(fault.body, str):
         raise ValueError("with content_type, body must be the text to send as is")
     if fault.statuses is not None and (
@@ -169,3 +214,19 @@ def _check(fault: Fault) -> None:
         not isinstance(fault.final_status, str) or not fault.final_status
     ):
         raise ValueError("final_status must be a status word")
+
+
+def _check_reads(fault: Fault) -> None:
+    if not isinstance(fault.reads, bool):
+        raise ValueError("reads must be true or false")
+    if fault.reads and fault.path is not None:
+        raise ValueError("reads is for a rule with no path: a read path already names a read")
+    if fault.reads and fault.kind in NEVER_READS:
+        raise ValueError(f"{fault.kind} never applies to a read")
+    shaped = READ_SHAPES.get(fault.kind)
+    if shaped is None:
+        return
+    if fault.provider not in (None, "connectsafely"):
+        raise ValueError(f"{fault.kind} shapes ConnectSafely's reads alone")
+    if fault.path is not None and fault.path not in shaped:
+        raise ValueError(f"{fault.kind} applies only to {', '.join(sorted(shaped))}")

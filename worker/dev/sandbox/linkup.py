@@ -1,22 +1,14 @@
 """The sandbox's LinkUp: `POST /v1/messages/send-message`. Its errors are the four the docs
-list, each as HTTP 200 with `"status": "error"`; anything the docs leave open is accepted."""
+list, each as HTTP 200 with `"status": "error"`; anything the docs leave open is accepted.
+A delivered message joins the sender's conversation with the recipient (see `linkup_reads`)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import re
-import time
 
-from worker.dev.sandbox.dialect import (
-    Answer,
-    Call,
-    Dialect,
-    fake_id,
-    fake_member_id,
-    lacks,
-    run_send,
-)
+from worker.dev.sandbox.dialect import Answer, Call, Dialect, lacks, run_send
 from worker.dev.sandbox.faults import Fault
 from worker.dev.sandbox.state import SandboxState, fingerprint
 
@@ -78,17 +70,24 @@ def send_message(state: SandboxState, call: Call) -> Answer:
             text=body["message_text"],
             media=media,
         )
-        me = f"urn:li:fsd_profile:{fake_member_id(sender)}"
-        conversation = f"2-{fake_id(sender + body['linkedin_url'])}"
+        # The same message and conversation the read endpoints then show (the docs do not say
+        # whether the URNs are the same strings; the sandbox makes them so).
+        conversation, entry = state.conversations.record_send(
+            "linkup",
+            sender,
+            recipient=body["linkedin_url"],
+            text=body["message_text"],
+            message_id=message.id,
+        )
         return Answer(
             200,
             {
                 "status": "success",
                 "message": "Message sent successfully",
                 "data": {
-                    "entityUrn": f"urn:li:msg_message:({me},{message.id})",
-                    "conversation_id": f"urn:li:msg_conversation:({me},{conversation})",
-                    "deliveredAt": int(time.time() * 1000),
+                    "entityUrn": entry.urn,
+                    "conversation_id": conversation.urn,
+                    "deliveredAt": entry.at_ms,
                 },
             },
         )
@@ -96,14 +95,21 @@ def send_message(state: SandboxState, call: Call) -> Answer:
     return run_send(state, call, DIALECT, sender, validate=validate, accept=accept)
 
 
+def refuse_without_credentials(call: Call) -> Answer | None:
+    """No API key or no login token, on any LinkUp path: the documented "Network or permission
+    errors" (LinkUp documents no 401)."""
+    if not call.headers.get("x-api-key") or lacks(call.body, "login_token"):
+        return _error(200, NETWORK_OR_PERMISSION)
+    return None
+
+
 def _refuse_unusable(call: Call) -> Answer | None:
     """A request the sandbox cannot send at all (before it counts as a send), answered in the
     documented error shape: no credentials is a permission error, no recipient an invalid
     profile URL."""
-    if not call.headers.get("x-api-key"):
-        return _error(200, NETWORK_OR_PERMISSION)
-    if lacks(call.body, "login_token"):
-        return _error(200, NETWORK_OR_PERMISSION)
+    refused = refuse_without_credentials(call)
+    if refused is not None:
+        return refused
     if lacks(call.body, "linkedin_url"):
         return _error(200, INVALID_PROFILE)
     if lacks(call.body, "message_text"):

@@ -1,22 +1,37 @@
-"""The sandbox's HTTP server: the five provider paths plus a control API under `/_sandbox/`.
+"""The sandbox's HTTP server: the provider paths (five for sending, four for reading) plus a
+control API under `/_sandbox/`.
 
 Unless a fault rule says otherwise, the provider paths answer only as the providers' docs do
-(see `linkup`, `connectsafely` and `outx`); every undocumented answer is a named fault
-(see `faults`), switched on through the control API:
+(see `linkup`, `linkup_reads`, `connectsafely`, `connectsafely_reads` and `outx`); every
+undocumented answer is a named fault (see `faults`), switched on through the control API:
 
 GET    /_sandbox/health                    {"ok": true}
 GET    /_sandbox/messages                  every delivered message; an OutX one has the status
                                            its task gives it: pending, sent or failed
 GET    /_sandbox/requests                  every send request, with the gap since the last
-GET    /_sandbox/violations                send requests closer than `min_gap_s`
-GET|PUT /_sandbox/config                   {"min_gap_s": …, "outx_complete_after_s": …}
+GET    /_sandbox/reads                     every read request {provider, path, sender, at, gap_s},
+                                           the gap since the sender's previous read (sends apart);
+                                           a path that carries an id is named by its template
+GET    /_sandbox/violations                send requests closer than `min_gap_s` ("kind": "send")
+                                           and reads closer than `read_min_gap_s` ("kind": "read")
+GET|PUT /_sandbox/config                   {"min_gap_s": …, "outx_complete_after_s": …,
+                                            "read_min_gap_s": …}
 GET|POST|DELETE /_sandbox/faults           list, add (one rule or a list), clear
+GET    /_sandbox/conversations             every conversation (LinkUp and ConnectSafely; OutX
+                                           has no read endpoint), with its messages oldest first
+POST   /_sandbox/replies                   the recipient answers: {"sender": …, "recipient": …,
+                                           "text": …, "at_ms": optional}; 404 if the two have no
+                                           conversation
 POST   /_sandbox/reset                     forget everything, back to the starting config
+
+A reply's `sender` is the sandbox's name for the account (`control.sender_of`); its `recipient`
+is the person as any send named them, in any spelling (profile URL, public id, member id, URN).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from worker.dev.sandbox import connectsafely, linkup, outx
+from worker.dev.sandbox import connectsafely, connectsafely_reads, linkup, linkup_reads, outx
 from worker.dev.sandbox.dialect import Answer, Call, Dialect
 from worker.dev.sandbox.faults import parse_fault
 from worker.dev.sandbox.state import Config, SandboxState
@@ -46,7 +61,14 @@ PROVIDER_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", connectsafely.CONVERSATIONS_PATH): connectsafely.send_message,
     ("POST", outx.SEND_PATH): outx.send_message,
     ("GET", outx.STATUS_PATH): outx.get_task_status,
+    ("POST", linkup_reads.CONVERSATION_PATH): linkup_reads.get_conversation,
+    ("POST", linkup_reads.INBOX_PATH): linkup_reads.get_inbox,
+    ("GET", connectsafely_reads.RECENT_MESSAGES_PATH): connectsafely_reads.recent_messages,
 }
+# Paths that carry an id, matched by pattern.
+PATTERN_ROUTES: list[tuple[str, re.Pattern[str], Route]] = [
+    ("GET", connectsafely_reads.MESSAGES_ROUTE, connectsafely_reads.conversation_messages),
+]
 
 
 def _health(state: SandboxState, call: Call) -> Answer:
@@ -60,6 +82,11 @@ def _messages(state: SandboxState, call: Call) -> Answer:
 def _requests(state: SandboxState, call: Call) -> Answer:
     with state.lock:
         return Answer(200, {"requests": list(state.requests)})
+
+
+def _reads(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        return Answer(200, {"reads": list(state.reads)})
 
 
 def _violations(state: SandboxState, call: Call) -> Answer:
@@ -104,6 +131,32 @@ def _clear_faults(state: SandboxState, call: Call) -> Answer:
     return Answer(200, {"faults": []})
 
 
+def _conversations(state: SandboxState, call: Call) -> Answer:
+    return Answer(200, {"conversations": state.conversations.views()})
+
+
+def _reply(state: SandboxState, call: Call) -> Answer:
+    body = call.body if isinstance(call.body, dict) else {}
+    names = ("sender", "recipient", "text")
+    if not all(isinstance(body.get(n), str) and body[n] for n in names):
+        return Answer(400, {"error": "a reply takes sender, recipient and text, each a string"})
+    at_ms = body.get("at_ms")
+    if at_ms is not None and (isinstance(at_ms, bool) or not isinstance(at_ms, int)):
+        return Answer(400, {"error": "at_ms is a whole number of ms since the epoch"})
+    added = state.conversations.record_reply(body["sender"], body["recipient"], body["text"], at_ms)
+    if added is None:
+        error = f"{body['sender']} has no conversation with {body['recipient']}"
+        return Answer(404, {"error": error})
+    conversation, entry = added
+    return Answer(
+        201,
+        {
+            "conversation": conversation.view(),
+            "message": {"urn": entry.urn, "text": entry.text, "at_ms": entry.at_ms},
+        },
+    )
+
+
 def _reset(state: SandboxState, call: Call) -> Answer:
     state.reset()
     return Answer(200, {"ok": True})
@@ -113,15 +166,27 @@ CONTROL_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/_sandbox/health"): _health,
     ("GET", "/_sandbox/messages"): _messages,
     ("GET", "/_sandbox/requests"): _requests,
+    ("GET", "/_sandbox/reads"): _reads,
     ("GET", "/_sandbox/violations"): _violations,
     ("GET", "/_sandbox/config"): _get_config,
     ("PUT", "/_sandbox/config"): _put_config,
     ("GET", "/_sandbox/faults"): _list_faults,
     ("POST", "/_sandbox/faults"): _add_faults,
     ("DELETE", "/_sandbox/faults"): _clear_faults,
+    ("GET", "/_sandbox/conversations"): _conversations,
+    ("POST", "/_sandbox/replies"): _reply,
     ("POST", "/_sandbox/reset"): _reset,
 }
 ROUTES = {**PROVIDER_ROUTES, **CONTROL_ROUTES}
+
+
+def _route(method: str, path: str) -> Route | None:
+    route = ROUTES.get((method, path))
+    if route is not None:
+        return route
+    return next(
+        (r for m, pattern, r in PATTERN_ROUTES if m == method and pattern.match(path)), None
+    )
 
 
 class _Server(ThreadingHTTPServer):
@@ -167,9 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(answer)
 
     def _answer(self, call: Call) -> Answer:
-        route = ROUTES.get((call.method, call.path))
+        route = _route(call.method, call.path)
         if route is None:
-            if any(path == call.path for _, path in ROUTES):
+            if any(_route(method, call.path) for method in ("GET", "POST", "PUT", "DELETE")):
                 return Answer(405, {"error": f"{call.method} not allowed on {call.path}"})
             return Answer(404, {"error": f"no such path: {call.path}"})
         try:

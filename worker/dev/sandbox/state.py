@@ -1,5 +1,6 @@
-"""What the sandbox remembers: every send request, every delivered message, OutX tasks, faults,
-and the pacing violations it saw. Thread-safe; the server's handler threads share one instance.
+"""What the sandbox remembers: every send and read request, every delivered message, each
+sender's conversations, OutX tasks, faults, and the pacing violations it saw. Thread-safe; the
+server's handler threads share one instance.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from worker.dev.sandbox.faults import Fault, TaskResult
+from worker.dev.sandbox.conversations import Conversations
+from worker.dev.sandbox.faults import READ_SHAPES, Fault, FaultKind, TaskResult
 
 
 def fingerprint(secret: str) -> str:
@@ -87,6 +89,7 @@ class Task:
 class Config:
     min_gap_s: float = 0.0  # a sender's send requests closer than this are violations
     outx_complete_after_s: float = 0.0  # how long an OutX task takes when no fault says
+    read_min_gap_s: float = 0.0  # a sender's read requests closer than this are violations
 
 
 @dataclass
@@ -94,44 +97,80 @@ class SandboxState:
     config: Config = field(default_factory=Config)
     initial_config: Config = field(default_factory=Config)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    reads: list[dict[str, Any]] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    conversations: Conversations = field(default_factory=Conversations)
     last_send_at: dict[str, float] = field(default_factory=dict)
+    last_read_at: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def note_send_request(self, provider: str, path: str, sender: str) -> None:
         """Log a send request and check it against the sender's minimum gap."""
+        self._note("send", provider, path, sender)
+
+    def note_read_request(self, provider: str, path: str, sender: str) -> None:
+        """Log a read request and check it against the sender's minimum gap between reads
+        (sends do not count: reads are paced on their own)."""
+        self._note("read", provider, path, sender)
+
+    def _note(self, kind: Literal["send", "read"], provider: str, path: str, sender: str) -> None:
         now = time.time()
         with self.lock:
-            previous = self.last_send_at.get(sender)
-            self.last_send_at[sender] = now
+            if kind == "send":
+                log, last_at, min_gap_s = self.requests, self.last_send_at, self.config.min_gap_s
+            else:
+                log, last_at, min_gap_s = self.reads, self.last_read_at, self.config.read_min_gap_s
+            previous = last_at.get(sender)
+            last_at[sender] = now
             gap_s = None if previous is None else now - previous
-            self.requests.append(
+            log.append(
                 {"provider": provider, "path": path, "sender": sender, "at": now, "gap_s": gap_s}
             )
-            if gap_s is not None and gap_s < self.config.min_gap_s:
+            if gap_s is not None and gap_s < min_gap_s:
                 self.violations.append(
                     {
+                        "kind": kind,
                         "sender": sender,
                         "gap_s": gap_s,
-                        "min_gap_s": self.config.min_gap_s,
+                        "min_gap_s": min_gap_s,
                         "at": now,
                     }
                 )
 
-    def take_fault(self, provider: str, path: str, sender: str) -> Fault | None:
-        """The first rule matching this request, used up by one when it has a count."""
+    def take_fault(
+        self, provider: str, path: str, sender: str, *, read: bool = False
+    ) -> Fault | None:
+        """The first rule matching this request, used up by one when it has a count. Rules
+        that only shape a read are left to `take_read_shapes`."""
         with self.lock:
             for fault in self.faults:
-                if fault.matches(provider, path, sender):
-                    if fault.count is not None:
-                        fault.count -= 1
-                        if fault.count == 0:
-                            self.faults.remove(fault)
+                if fault.kind not in READ_SHAPES and fault.matches(
+                    provider, path, sender, read=read
+                ):
+                    self._use(fault)
                     return fault
         return None
+
+    def take_read_shapes(self, provider: str, path: str, sender: str) -> frozenset[FaultKind]:
+        """Every read-shaping rule matching this read, each used up by one."""
+        with self.lock:
+            shaping = [
+                f
+                for f in self.faults
+                if f.kind in READ_SHAPES and f.matches(provider, path, sender, read=True)
+            ]
+            for fault in shaping:
+                self._use(fault)
+        return frozenset(f.kind for f in shaping)
+
+    def _use(self, fault: Fault) -> None:
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count == 0:
+                self.faults.remove(fault)
 
     def deliver(self, **fields: Any) -> Message:
         message = Message(id=str(uuid.uuid4()), received_at=time.time(), **fields)
@@ -171,8 +210,11 @@ class SandboxState:
         with self.lock:
             self.config = Config(**asdict(self.initial_config))
             self.requests.clear()
+            self.reads.clear()
             self.messages.clear()
             self.violations.clear()
             self.tasks.clear()
             self.faults.clear()
             self.last_send_at.clear()
+            self.last_read_at.clear()
+        self.conversations.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -11,7 +11,6 @@ import pytest
 
 from worker.dev.sandbox.control import SandboxClient
 from worker.dev.sandbox.faults import TaskResult, parse_fault
-from worker.dev.sandbox.server import Sandbox
 from worker.dev.sandbox.state import Task, fingerprint
 
 LINKUP = "/v1/messages/send-message"
@@ -21,13 +20,6 @@ OUTX_KEY = {"x-api-key": "ox-key-123"}
 CONVERSATIONS = "/linkedin/conversations/send"
 MESSAGING = "/linkedin/messaging/send"
 BEARER = {"Authorization": "Bearer cs-key-123"}
-
-
-@pytest.fixture
-def raw(sandbox_server: Sandbox, sandbox: SandboxClient) -> Iterator[httpx.Client]:
-    """Plain HTTP to the sandbox, to see its answers as a provider's client would."""
-    with httpx.Client(base_url=sandbox_server.url, timeout=5) as client:
-        yield client
 
 
 def _linkup(raw: httpx.Client, token: str = "token-aaaaaa", **body: Any) -> httpx.Response:
@@ -173,7 +165,11 @@ def test_reset_forgets_everything_and_restores_the_config(sandbox: SandboxClient
     sandbox.configure(min_gap_s=5)
     sandbox.add_fault("drop")
     sandbox.reset()
-    assert sandbox.configure() == {"min_gap_s": 0.0, "outx_complete_after_s": 0.0}
+    assert sandbox.configure() == {
+        "min_gap_s": 0.0,
+        "outx_complete_after_s": 0.0,
+        "read_min_gap_s": 0.0,
+    }
 
 
 @pytest.mark.parametrize(
