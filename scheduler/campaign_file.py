@@ -4,6 +4,8 @@ name = "q4-founders"
 accounts = ["alice", "bob"]
 daily_limit = 40                 # optional cap per account for this campaign
 recontact = false                # optional: contact people this tool already contacted
+on_unreadable = "hold"           # optional: a follow-up whose reply check keeps failing
+                                 # (past OUTREACH_REPLY_CHECK_MAX_WAIT_SECONDS): "send" or "hold"
 [window]                         # optional, in each account's time zone
 days = ["mon", "tue", "wed", "thu", "fri"]
 hours = "09:00-18:00"
@@ -28,7 +30,8 @@ from worker.windows import SendWindow
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNIT_S = (7 * 86400, 86400, 3600, 60, 1)
-_KEYS = {"name", "accounts", "daily_limit", "recontact", "window", "steps"}
+_KEYS = {"name", "accounts", "daily_limit", "recontact", "on_unreadable", "window", "steps"}
+ON_UNREADABLE = ("hold", "send")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class CampaignSpec:
     daily_limit: int | None = None
     window: SendWindow | None = None
     recontact: bool = False
+    on_unreadable: str = "hold"
 
 
 def parse_duration(text: str) -> float:
@@ -79,12 +83,17 @@ def parse_campaign(document: dict[str, Any], *, where: str = "<campaign>") -> Ca
     recontact = document.get("recontact", False)
     if not isinstance(recontact, bool):
         problems.append(Problem("recontact", "must be true or false"))
+    on_unreadable = document.get("on_unreadable", "hold")
+    if on_unreadable not in ON_UNREADABLE:
+        problems.append(Problem("on_unreadable", 'must be "hold" or "send"'))
     window = _window(document.get("window"), problems)
     steps = _steps(document.get("steps"), problems)
     if problems:
         raise CampaignFileError(where, problems)
     assert isinstance(name, str)
-    return CampaignSpec(name.strip(), tuple(accounts), tuple(steps), limit, window, recontact)
+    return CampaignSpec(
+        name.strip(), tuple(accounts), tuple(steps), limit, window, recontact, on_unreadable
+    )
 
 
 def _window(table: object, problems: list[Problem]) -> SendWindow | None:

@@ -275,6 +275,7 @@ def _campaign_row(spec: CampaignSpec, now: datetime) -> Campaign:
     return Campaign(
         name=spec.name, status=CampaignStatus.RUNNING, accounts=",".join(spec.accounts),
         steps=len(spec.steps), daily_limit=spec.daily_limit, recontact=spec.recontact,
+        on_unreadable=spec.on_unreadable,
         window_days=days, window_start_minutes=start, window_end_minutes=end,
         created_at=now, updated_at=now,
     )  # fmt: skip

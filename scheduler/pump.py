@@ -11,17 +11,20 @@ from datetime import UTC, datetime
 
 from scheduler.recovery import reindex_lost
 from worker import keys
-from worker.celery_app import CHECK_TASK, QUEUE, SEND_TASK
+from worker.celery_app import CHECK_TASK, INBOX_TASK, QUEUE, SEND_TASK
+from worker.inbox_sweep import watch_inboxes
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.runtime import Runtime
 
 log = get_logger("outreach.scheduler")
 
-Publish = Callable[[str, int], None]
+Publish = Callable[[str, int | str], None]  # a task's name, and its one argument
 RELEASE_BATCH = 500
 MAX_SLEEP_S = 0.2  # how long newly enqueued work may wait for a sleeping pump
 CHECK_LEASE_S = 60.0
+INBOX_LEASE_S = 300.0  # an inbox read whose task was lost is made again after this
+WATCH_EVERY_S = 60.0  # at most; sooner when inboxes are polled more often
 SWEEP_EVERY_S = 1.0
 REPAIR_EVERY_S = 30.0  # at most; sooner when the sending timeout is shorter
 CLOCK_MARGIN_S = 60.0  # machines' clocks disagree a little: repairs look back this much more
@@ -47,6 +50,7 @@ class Pump:
         self._last_sweep = 0.0
         self.heartbeat = time.monotonic()  # when the loop last completed a step
         self._last_repair: float | None = None  # None: the next repair reads every queued row
+        self._last_watch: float | None = None
 
     def tick(self, now: float) -> int:
         """Release what is due at `now`, as far as the Celery queue has room; returns how many
@@ -65,9 +69,16 @@ class Pump:
             checks = due_index.lease_checks(now, room - len(released), CHECK_LEASE_S)
         for delivery_id in checks:
             self.publish(CHECK_TASK, delivery_id)
-        if released or checks:
-            log.debug("released", sends=len(released), checks=len(checks))
-        return len(released) + len(checks)
+        inboxes = []
+        if room > len(released) + len(checks):
+            inboxes = due_index.lease_inboxes(
+                now, room - len(released) - len(checks), INBOX_LEASE_S
+            )
+        for account in inboxes:
+            self.publish(INBOX_TASK, account)
+        if released or checks or inboxes:
+            log.debug("released", sends=len(released), checks=len(checks), inboxes=len(inboxes))
+        return len(released) + len(checks) + len(inboxes)
 
     def waiting_tasks(self) -> int:
         """Tasks published and not yet taken by a worker (the broker is this Redis)."""
@@ -133,6 +144,10 @@ class Pump:
         timeout_s = self.runtime.settings.sending_timeout_seconds
         if self._last_repair is None or now - self._last_repair >= min(REPAIR_EVERY_S, timeout_s):
             self.repair(now)
+        poll_s = self.runtime.settings.inbox_poll_seconds
+        if self._last_watch is None or now - self._last_watch >= min(WATCH_EVERY_S, poll_s):
+            watch_inboxes(self.runtime, datetime.fromtimestamp(now, UTC))
+            self._last_watch = now
         if published < 0:
             return FULL_QUEUE_WAIT_S  # workers are behind: give them a moment
         if published >= RELEASE_BATCH:

@@ -1,4 +1,5 @@
-"""The Celery application. Tasks carry delivery ids only, never credentials or text; nothing
+"""The Celery application. Tasks carry delivery ids (or, for an inbox read, an account name)
+only, never credentials or text; nothing
 waits inside Celery (no ETA or countdown): only due work is ever published.
 
 Importing this module has no side effects; `connect()` points the app at the broker.
@@ -12,6 +13,7 @@ from worker.runtime import broker_url
 
 SEND_TASK = "outreach.send"
 CHECK_TASK = "outreach.check"
+INBOX_TASK = "outreach.read_inbox"
 QUEUE = "outreach"
 
 # Shared with the benchmark's bare-task baseline, so the comparison runs on equal terms.

@@ -57,6 +57,25 @@ class PaceState:
 
 
 @dataclass(frozen=True)
+class ReadSlot:
+    """Whether an account may read now: `granted`, else when it may (`at`), and why not."""
+
+    granted: bool
+    at: float
+    paused: bool = False
+
+
+@dataclass(frozen=True)
+class InboxProgress:
+    """An account's inbox sweep: where the one under way stands, and when the last ended."""
+
+    cursor: str | None  # the next page's cursor; None: start from the newest
+    since: float | None  # stop at conversations older than this (the last sweep's start)
+    started_at: float | None  # when the sweep under way started
+    swept_at: float | None  # when the last complete sweep started
+
+
+@dataclass(frozen=True)
 class Pause:
     until: datetime | None  # None: until an operator resumes the account
     reason: str
@@ -71,6 +90,7 @@ class DueIndex:
         self._lease_checks = _script(client, "lease_checks.lua")
         self._reindex = _script(client, "reindex.lua")
         self._pause = _script(client, "pause.lua")
+        self._take_read = _script(client, "take_read.lua")
 
     def index(self, delivery: Delivery) -> None:
         """Index a delivery as its row now stands (queued, due at `due_at`)."""
@@ -222,10 +242,64 @@ class DueIndex:
     def lease_checks(self, now: float, limit: int, lease_s: float) -> list[int]:
         return [int(i) for i in self._lease_checks(keys=[keys.CHECKS], args=[now, limit, lease_s])]
 
+    def take_read(self, account: str, now: float, min_gap_s: float) -> ReadSlot:
+        """A read slot for `account` (see take_read.lua): reads are spaced per sender and
+        never made while it is paused."""
+        word, at = self._take_read(keys=[keys.pace(account)], args=[now, min_gap_s])
+        word = _text(word)
+        return ReadSlot(word == "ok", float(_text(at)), paused=word == "paused")
+
+    def schedule_inbox(self, account: str, at: float, *, only_new: bool = False) -> None:
+        """Read `account`'s inbox at `at` (`only_new`: unless it is already scheduled)."""
+        self.redis.zadd(keys.INBOXES, {account: at}, nx=only_new)
+
+    def drop_inbox(self, account: str) -> None:
+        self.redis.zrem(keys.INBOXES, account)
+        self.redis.delete(keys.inbox(account))
+
+    def lease_inboxes(self, now: float, limit: int, lease_s: float) -> list[str]:
+        """The accounts whose inbox read is due, each leased (a lost task comes due again)."""
+        taken = self._lease_checks(keys=[keys.INBOXES], args=[now, limit, lease_s])
+        return [_text(a) for a in taken]
+
+    def inbox_progress(self, account: str) -> InboxProgress:
+        raw = self.redis.hmget(keys.inbox(account), ["cursor", "since", "started_at", "swept_at"])
+        cursor, since, started, swept = (_text(v) if v else None for v in raw)
+        return InboxProgress(
+            cursor=cursor or None,
+            since=float(since) if since else None,
+            started_at=float(started) if started else None,
+            swept_at=float(swept) if swept else None,
+        )
+
+    def continue_inbox(self, account: str, progress: InboxProgress, at: float) -> None:
+        """Save a sweep under way and read its next page at `at`."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            keys.inbox(account),
+            mapping={
+                "cursor": progress.cursor or "",
+                "since": "" if progress.since is None else progress.since,
+                "started_at": "" if progress.started_at is None else progress.started_at,
+            },
+        )
+        pipe.zadd(keys.INBOXES, {account: at})
+        pipe.execute()
+
+    def finish_inbox(self, account: str, started_at: float, next_at: float) -> None:
+        """A sweep that started at `started_at` is complete; the next starts at `next_at`."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            keys.inbox(account),
+            mapping={"cursor": "", "since": "", "started_at": "", "swept_at": started_at},
+        )
+        pipe.zadd(keys.INBOXES, {account: next_at})
+        pipe.execute()
+
     def next_wake(self) -> float | None:
         """The earliest time anything may become due, or None when nothing waits."""
         times = []
-        for key in (keys.ACCOUNTS, keys.CHECKS):
+        for key in (keys.ACCOUNTS, keys.CHECKS, keys.INBOXES):
             first = self.redis.zrange(key, 0, 0, withscores=True)
             if first:
                 times.append(float(first[0][1]))

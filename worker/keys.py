@@ -5,9 +5,12 @@ Redis only indexes the database: `outreach recover` rebuilds all of these from i
     outreach:{<account>}:queue   ZSET delivery id -> due time (the account's queue)
     outreach:{<account>}:pace    HASH inflight, inflight_since, inflight_due, next_at,
                                       paused_until, pause_reason, gap_bag,
-                                      breaker_failures, breaker_trips
+                                      breaker_failures, breaker_trips, read_next
+    outreach:{<account>}:inbox   HASH the inbox sweep under way: cursor, since, started_at;
+                                      and swept_at, when the last complete one started
     outreach:inflight            ZSET account -> when its in-flight delivery was released
     outreach:checks              ZSET delivery id -> when to check its OutX task (a lease)
+    outreach:inboxes             ZSET account -> when to read its inbox next (a lease)
     outreach:wake                pub/sub channel: something may have become due sooner
 
 `{<account>}` is a Redis Cluster hash tag, so one account's keys share one slot. The scripts
@@ -21,6 +24,7 @@ PREFIX = "outreach"
 ACCOUNTS = f"{PREFIX}:accounts"
 INFLIGHT = f"{PREFIX}:inflight"
 CHECKS = f"{PREFIX}:checks"
+INBOXES = f"{PREFIX}:inboxes"
 WAKE = f"{PREFIX}:wake"
 
 
@@ -30,3 +34,7 @@ def queue(account: str) -> str:
 
 def pace(account: str) -> str:
     return f"{PREFIX}:{{{account}}}:pace"
+
+
+def inbox(account: str) -> str:
+    return f"{PREFIX}:{{{account}}}:inbox"

@@ -4,6 +4,7 @@ The worker and the scheduler's sweep both go through here, so the rules cannot d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
@@ -11,9 +12,10 @@ import structlog
 from worker.accounts import Accounts
 from worker.due_index import PAUSED_FOREVER, DueIndex
 from worker.logs import get_logger
-from worker.metrics import ACCOUNT_PAUSES, SENDS
+from worker.metrics import ACCOUNT_PAUSES, REPLIES, SENDS
 from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.policy import Decision, Policy
+from worker.recipient_store import NewReply, RecipientStore
 from worker.runtime import Runtime
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
@@ -29,7 +31,10 @@ class Lifecycle:
         sequences: Sequences,
         accounts: Accounts,
         policy: Policy,
+        *,
+        recipients: RecipientStore,
     ):
+        self.recipients = recipients
         self.store = store
         self.due_index = due_index
         self.sequences = sequences
@@ -40,7 +45,12 @@ class Lifecycle:
     def of(cls, runtime: Runtime) -> Lifecycle:
         """The lifecycle on `runtime`'s stores, index, accounts and policy."""
         return cls(
-            runtime.store, runtime.due_index, Sequences(runtime), runtime.accounts, runtime.policy
+            runtime.store,
+            runtime.due_index,
+            Sequences(runtime),
+            runtime.accounts,
+            runtime.policy,
+            recipients=runtime.recipients,
         )
 
     def settle(
@@ -112,10 +122,16 @@ class Lifecycle:
         self.due_index.finish(delivery.account, delivery.id, window_s=None, now=now.timestamp())
         log.info("delivery_set_aside", status=verdict.status.value, reason=verdict.reason)
 
-    def hold(self, delivery: Delivery, until: datetime, now: datetime) -> None:
-        """Put a delivery back, due when its account may send again; nothing was sent."""
+    def hold(
+        self, delivery: Delivery, until: datetime, now: datetime, note: str | None = None
+    ) -> None:
+        """Put a delivery back, due when its account may send again; nothing was sent.
+        `note`, when given, says why in the delivery's error."""
         assert delivery.id is not None
-        self.store.move(delivery.id, [Status.QUEUED], {"due_at": until, "updated_at": now})
+        changes: dict[str, object] = {"due_at": until, "updated_at": now}
+        if note is not None:
+            changes["error"] = note
+        self.store.move(delivery.id, [Status.QUEUED], changes)
         self.due_index.finish(
             delivery.account,
             delivery.id,
@@ -124,6 +140,31 @@ class Lifecycle:
             requeue_at=until.timestamp(),
         )
         log.info("delivery_held", until=until.isoformat())
+
+    def stop_replied(self, replies: Sequence[NewReply], now: datetime) -> int:
+        """Record replies and end what their sequences still had to send (`cancelled`,
+        "replied"); returns how many sends were cancelled. The account slot is the caller's."""
+        if not replies:
+            return 0
+        for reply in replies:
+            REPLIES.labels(reply.how.value).inc()
+        self.recipients.record_replies(replies, now)
+        cancelled = 0
+        for reply in replies:
+            cancelled += self.store.cancel_pending(
+                recipient=reply.recipient,
+                reason="replied",
+                campaign=reply.campaign,
+                after_step=reply.step,
+            )
+            log.info(
+                "reply_recorded",
+                recipient_step=reply.step,
+                campaign=reply.campaign,
+                how=reply.how.value,
+                cancelled=cancelled,
+            )
+        return cancelled
 
     def release_unsent(self, delivery: Delivery, now: datetime) -> None:
         """Free the account of a delivery that changed since its release: nothing was sent."""

@@ -51,6 +51,17 @@ ACCOUNT_PAUSES = Counter(
     " ends by itself) or account_refused (credentials or plan; paused until resumed).",
     ["account", "reason"],
 )
+READS = Counter(
+    "outreach_reads",
+    "Conversation and inbox reads, by provider, kind (conversation, inbox) and outcome"
+    " (replied, no_reply, undecided, page, failed).",
+    ["provider", "kind", "outcome"],
+)
+REPLIES = Counter(
+    "outreach_replies",
+    "Replies recorded, by how they were found (follow_up_check, inbox, manual, import).",
+    ["how"],
+)
 RELEASE_LATENESS = Histogram(
     "outreach_release_lateness_seconds",
     "How long after an account became free to send its due job was released to the workers.",

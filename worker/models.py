@@ -115,6 +115,8 @@ class Campaign(SQLModel, table=True):
     window_start_minutes: int | None = None
     window_end_minutes: int | None = None
     recontact: bool = False
+    # When a follow-up's reply check keeps failing past the longest wait: "send" or "hold".
+    on_unreadable: str = Field(default="hold", max_length=8)
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 
@@ -145,3 +147,40 @@ class Attempt(SQLModel, table=True):
     http_status: int | None = None
     latency_ms: float = 0.0
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReplyHow(StrEnum):
+    """How a reply came to be recorded."""
+
+    FOLLOW_UP_CHECK = "follow_up_check"  # read just before a follow-up was sent
+    INBOX = "inbox"  # the periodic inbox sweep
+    MANUAL = "manual"  # `outreach recipients mark-replied`
+    IMPORT = "import"  # `outreach replies import` (found elsewhere, e.g. for OutX senders)
+
+
+REPLY_TEXT_CHARS = 500  # how much of a reply's text is kept
+
+
+class ReplyRecord(SQLModel, table=True):
+    """A recipient's answer, once: the sequence it stopped, and how it was found."""
+
+    __tablename__ = "replies"
+    __table_args__ = (
+        Index("ix_replies_campaign_step", "campaign", "step"),
+        Index("ix_replies_recipient", "recipient"),
+        Index("ix_replies_received_at", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Recipient, account and time: the same answer found twice (by the check before a
+    # follow-up and by the sweep) is one row.
+    key: str = Field(unique=True, max_length=64)
+    recipient: str = Field(max_length=500)
+    account: str | None = Field(default=None, max_length=200)
+    campaign: str | None = Field(default=None, max_length=200)
+    step: int | None = None  # the last step sent before the reply (0 = the first), if known
+    conversation: str | None = Field(default=None, max_length=500)
+    received_at: datetime = Field(sa_column=_utc(nullable=False))
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    how: ReplyHow = Field(max_length=16)
+    recorded_at: datetime = Field(sa_column=_utc(nullable=False))

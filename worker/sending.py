@@ -11,16 +11,18 @@ from datetime import datetime
 
 import structlog
 
+from worker.accounts import Account
 from worker.errors import UnknownAccountError
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.metrics import ATTEMPTS, PROVIDER_LATENCY
-from worker.models import Attempt, Delivery, Status
+from worker.models import Attempt, Campaign, Delivery, Status
 from worker.policy import counts_toward_breaker, decide_check, decide_send
 from worker.providers import Capability, build_provider
 from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
 from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
 from worker.recipients import parse_recipient
+from worker.reply_check import ReplyCheck, Stop, Wait
 from worker.runtime import Runtime
 from worker.sequences import verdict
 
@@ -34,6 +36,7 @@ class SendService:
         self.clock = clock
         self.lifecycle = Lifecycle.of(runtime)
         self.sequences = self.lifecycle.sequences
+        self.reply_check = ReplyCheck(runtime)
 
     def send(self, delivery_id: int) -> None:
         rt = self.runtime
@@ -68,6 +71,8 @@ class SendService:
                     self.lifecycle.hold(delivery, opens, now)
                     return
                 caps = self.sequences.caps(delivery, limits, account, now)
+                if not self._no_reply_yet(delivery, campaign, account, now):
+                    return
             # The daily caps are checked inside the claim: one statement, no separate count.
             claimed = rt.store.claim(delivery_id, now, caps=caps, read=delivery)
             if claimed is None:
@@ -92,6 +97,26 @@ class SendService:
                 self.lifecycle.settle(
                     claimed, Status.SENDING, decision, answered_at, attempt=attempt
                 )
+
+    def _no_reply_yet(
+        self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
+    ) -> bool:
+        """Whether a follow-up may go: its recipient has not answered the step before. When
+        not, the delivery is held or its sequence stopped here, and the account freed."""
+        if delivery.step == 0 or campaign is None:
+            return True
+        check = self.reply_check.before_follow_up(delivery, campaign, account, now)
+        if isinstance(check, Wait):
+            self.lifecycle.hold(delivery, check.until, now, check.note)
+            return False
+        if isinstance(check, Stop):
+            assert delivery.id is not None
+            self.lifecycle.stop_replied([check.reply], now)
+            self.runtime.due_index.finish(  # nothing was sent: no gap
+                delivery.account, delivery.id, window_s=None, now=now.timestamp()
+            )
+            return False
+        return True
 
     def check(self, delivery_id: int) -> None:
         rt = self.runtime

@@ -70,6 +70,22 @@ class Settings(BaseSettings):
         default=120.0, gt=0, description="A send in flight this long is marked unknown."
     )
 
+    reply_check_max_wait_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="A follow-up whose reply check keeps failing waits this long, then the"
+        " campaign's on_unreadable says: send or hold.",
+    )
+    reply_check_retry_seconds: float = Field(
+        default=60.0, gt=0, description="First retry of a failed reply check (then doubling)."
+    )
+    inbox_poll_seconds: float = Field(
+        default=900.0, gt=0, description="How often each active account's inbox is swept."
+    )
+    read_min_seconds: float = Field(
+        default=5.0, ge=0, description="Shortest gap between two reads by one sender."
+    )
+
     http_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     http_read_timeout_seconds: float = Field(default=30.0, gt=0)
 

@@ -194,7 +194,7 @@ def _move_statement(
     return sa.select(sa.func.count()).select_from(moved).add_cte(_RECORD.cte("recorded"))
 
 
-def _insert_for(dialect: str) -> Any:
+def insert_for(dialect: str) -> Any:
     """The INSERT that knows ON CONFLICT for this database."""
     if dialect == "postgresql":
         return postgresql.insert
@@ -250,7 +250,7 @@ class DeliveryStore:
         idempotency key exists; for each row, in order, the delivery as stored."""
         if not rows:
             return []
-        insert = _insert_for(self.engine.dialect.name)(_DELIVERIES)
+        insert = insert_for(self.engine.dialect.name)(_DELIVERIES)
         statement = insert.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(
             _DELIVERIES.c.id, _DELIVERIES.c.idempotency_key
         )
@@ -368,6 +368,12 @@ class DeliveryStore:
         with self.engine.connect() as connection:
             yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
+    def record(self, attempt: Attempt) -> None:
+        """Record a provider call that moved no delivery (a read before a follow-up)."""
+        parameters = {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
+        with self._autocommit() as connection:
+            connection.execute(_RECORD, parameters)
+
     def attempts_of(self, delivery_id: int) -> list[Attempt]:
         with Session(self.engine) as session:
             statement = select(Attempt).where(Attempt.delivery_id == delivery_id)
@@ -478,6 +484,62 @@ class DeliveryStore:
         )
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.exec(statement))
+
+    def previous_step(self, delivery: Delivery) -> Delivery | None:
+        """The step of `delivery`'s sequence just before it."""
+        statement = select(Delivery).where(
+            Delivery.campaign == delivery.campaign,
+            Delivery.recipient == delivery.recipient,
+            Delivery.step == delivery.step - 1,
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(statement).first()
+
+    def sent_steps(self, account: str, sent_since: datetime) -> list[Delivery]:
+        """`account`'s campaign steps sent since `sent_since`: whom a reply could come from."""
+        statement = select(Delivery).where(
+            Delivery.account == account,
+            col(Delivery.campaign).is_not(None),
+            Delivery.status == Status.SENT,
+            col(Delivery.sent_at) >= sent_since,
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(statement))
+
+    def accounts_with_sent_steps(self, sent_since: datetime) -> list[str]:
+        """The accounts whose inboxes may hold replies: campaign steps sent since then."""
+        statement = (
+            sa.select(col(Delivery.account))
+            .where(
+                col(Delivery.campaign).is_not(None),
+                col(Delivery.status) == Status.SENT,
+                col(Delivery.sent_at) >= sent_since,
+            )
+            .distinct()
+        )
+        with self.engine.connect() as connection:
+            return [str(a) for (a,) in connection.execute(statement)]
+
+    def steps_of(self, recipient: str, campaign: str | None = None) -> list[Delivery]:
+        """Every campaign step to `recipient` (in `campaign`, if given), by campaign and step."""
+        statement = select(Delivery).where(
+            Delivery.recipient == recipient, col(Delivery.campaign).is_not(None)
+        )
+        if campaign is not None:
+            statement = statement.where(Delivery.campaign == campaign)
+        statement = statement.order_by(col(Delivery.campaign), col(Delivery.step))
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(statement))
+
+    def sent_by(self, campaign: str) -> dict[tuple[int, str], int]:
+        """Per (step, account), how many of the campaign's steps were sent."""
+        statement = (
+            sa.select(col(Delivery.step), col(Delivery.account), sa.func.count())
+            .where(col(Delivery.campaign) == campaign, col(Delivery.status) == Status.SENT)
+            .group_by(col(Delivery.step), col(Delivery.account))
+        )
+        with self.engine.connect() as connection:
+            return {(int(s), str(a)): int(n) for s, a, n in connection.execute(statement)}
 
     def next_step(self, delivery: Delivery) -> Delivery | None:
         """The follow-up waiting for `delivery` to be sent, if any."""

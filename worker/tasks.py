@@ -1,4 +1,5 @@
-"""Celery tasks: shims that hand a delivery id to the send service."""
+"""Celery tasks: shims that hand a delivery id to the send service, or an account to the
+inbox sweep."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from celery.signals import worker_process_init
 
-from worker.celery_app import CHECK_TASK, SEND_TASK, app
+from worker.celery_app import CHECK_TASK, INBOX_TASK, SEND_TASK, app
+from worker.inbox_sweep import InboxSweep
 from worker.logs import get_logger
 from worker.runtime import get_runtime
 from worker.sending import SendService
@@ -35,3 +37,8 @@ def send(delivery_id: int) -> None:
 @app.task(name=CHECK_TASK)  # type: ignore[untyped-decorator]
 def check(delivery_id: int) -> None:
     SendService(get_runtime()).check(delivery_id)
+
+
+@app.task(name=INBOX_TASK)  # type: ignore[untyped-decorator]
+def read_inbox(account: str) -> None:
+    InboxSweep(get_runtime()).read_page(account)

@@ -17,6 +17,7 @@ from scheduler.cli.deliveries import deliveries_app
 from scheduler.cli.dev import dev_app
 from scheduler.cli.processes import processes_app
 from scheduler.cli.recipients import recipients_app
+from scheduler.cli.replies import replies_app
 from scheduler.cli.send import send_app
 from worker.errors import (
     CampaignFileError,
@@ -59,6 +60,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(campaign_app, name="campaign")
 app.command("campaigns")(campaigns)
 app.add_typer(recipients_app, name="recipients")
+app.add_typer(replies_app, name="replies")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(db_app, name="db")
 # Top-level commands (`outreach worker`, `outreach send`…) live in their group's module too.

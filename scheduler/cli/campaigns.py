@@ -91,11 +91,31 @@ def status(
         for state, count in counts.items():
             table.add_row(str(step), state, str(count))
     Console().print(table)
-    accounts = Table("account", "sent today", "still to send", "paused")
+    replies = Table("step", "sent", "replied after it", "reply rate")
+    for after in report.replies:
+        rate = _percent(after.reply_rate)
+        replies.add_row(str(after.step), str(after.sent), str(after.replied), rate)
+    Console().print(replies)
+    typer.echo(f"replied: {report.replied} ({_percent(report.reply_rate)} of those contacted)")
+    accounts = Table(
+        "account", "sent today", "still to send", "paused", "contacted", "replied", "rate"
+    )
     for line in report.accounts:
         paused = line.pause_reason or "-"
-        accounts.add_row(line.account, str(line.sent_today), str(line.pending), paused)
+        accounts.add_row(
+            line.account,
+            str(line.sent_today),
+            str(line.pending),
+            paused,
+            str(line.contacted),
+            str(line.replied),
+            _percent(line.reply_rate),
+        )
     Console().print(accounts)
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
 
 
 @campaign_app.command("pause")

@@ -24,6 +24,7 @@ from worker.providers.answers import Answer, outcome_for, status_row
 from worker.providers.http import Reply, error_text, exchange
 from worker.providers.outcomes import Failure, Rejected, SendOutcome, TaskOutcome
 from worker.providers.ratelimits import retry_at
+from worker.providers.reads import ConversationQuery, ConversationRead, InboxRead, ReadFailed
 from worker.recipients import Recipient
 
 Clock = Callable[[], datetime]
@@ -76,6 +77,8 @@ class Capability(StrEnum):
 
     SEND = "send"
     CHECK_TASK = "check_task"  # a send is a task whose status is checked later (OutX)
+    READ_CONVERSATION = "read_conversation"  # a conversation's newest messages
+    READ_INBOX = "read_inbox"  # the account's conversations, most recent activity first
 
 
 class Provider(ABC):
@@ -112,6 +115,42 @@ class Provider(ABC):
     def check_task(self, account: Account, task_id: str) -> TaskOutcome:
         """Where a send's task stands (only with Capability.CHECK_TASK)."""
         raise NotImplementedError(f"{self.name} has no tasks to check")
+
+    def read_conversation(self, account: Account, query: ConversationQuery) -> ConversationRead:
+        """The newest messages with a recipient (only with Capability.READ_CONVERSATION)."""
+        raise NotImplementedError(f"{self.name} documents no way to read a conversation")
+
+    def read_inbox(self, account: Account, cursor: str | None) -> InboxRead:
+        """One page of the account's inbox (only with Capability.READ_INBOX)."""
+        raise NotImplementedError(f"{self.name} documents no way to read an inbox")
+
+    def read(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        *,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Reply | ReadFailed:
+        """Make one read request; anything but a 2xx JSON object is a failed read."""
+        url = self.base_url + path
+        reply = exchange(self.client, method, url, headers=headers, json=body, params=params)
+        if not isinstance(reply, Reply):
+            return ReadFailed(reply.reason)
+        if not 200 <= reply.status < 300 or not isinstance(reply.body, dict):
+            return self.read_failure(reply)
+        return reply
+
+    def read_failure(self, reply: Reply) -> ReadFailed:
+        """What a read's error answer means for the account: the send table's rules (a rate
+        limit pauses it for a while, HTTP 401/402 until resumed); else the read is retried."""
+        reason = error_text(reply) if reply.body is not None else f"HTTP {reply.status}, not JSON"
+        if reply.status == 429 or mentions_rate_limit(reason):
+            return ReadFailed(reason, reply.status, "rate_limit", self.retry_hint(reply))
+        if reply.status in (401, 402):
+            return ReadFailed(reason, reply.status, "credentials")
+        return ReadFailed(reason, reply.status)
 
     @abstractmethod
     def is_success(self, body: dict[str, Any]) -> bool:
@@ -200,6 +239,11 @@ def parse_epoch_ms(value: object) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, UTC)
     return None
+
+
+def as_object(value: object) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def as_str(value: object) -> str | None:

@@ -3,24 +3,56 @@
 Auth is `Authorization: Bearer`. InMail goes through messaging/send (`messageType: "inmail"`,
 with a subject when given); everything else through conversations/send, which also serves Sales
 Navigator accounts and can reply into an existing `conversationUrn`.
+
+Reads: `GET /linkedin/conversations/{conversationUrn}/messages` marks each message
+`isSentByOwner`; its URN comes from a send answer when it carries one, else from
+`GET /linkedin/messaging/recent-messages` (the recipient among the 100 most recent
+conversations), which is also the inbox. `since` is not used: its unit is not documented, and a
+wrong guess would hide a reply; the newest messages are read and filtered here instead.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from worker.accounts import Account
 from worker.errors import Problem
 from worker.providers.answers import Answer
-from worker.providers.base import Provider, SendRequest, as_str, check_text
+from worker.providers.base import (
+    Capability,
+    Provider,
+    SendRequest,
+    as_object,
+    as_str,
+    check_text,
+    parse_epoch_ms,
+)
 from worker.providers.http import Reply
 from worker.providers.outcomes import SendOutcome, Sent
 from worker.providers.ratelimits import retry_at
-from worker.recipients import Recipient
+from worker.providers.reads import (
+    Conversation,
+    ConversationQuery,
+    ConversationRead,
+    InboxEntry,
+    InboxPage,
+    InboxRead,
+    Located,
+    Participant,
+    ReadFailed,
+    SeenMessage,
+)
+from worker.recipients import PROFILE_URL_PREFIX, Recipient
+from worker.replies import CLOCK_SLACK
 
 MESSAGING_PATH = "/linkedin/messaging/send"
 CONVERSATIONS_PATH = "/linkedin/conversations/send"
+RECENT_PATH = "/linkedin/messaging/recent-messages"
+MESSAGES_PATH = "/linkedin/conversations/{urn}/messages"
+MESSAGES_PAGE = 20
+RECENT_PAGE = 100  # the documented maximum
 _NO_ATTACHMENTS = (
     "ConnectSafely takes attachments only from its upload-attachment endpoint, which outreach"
     " does not call; put a link in the text instead"
@@ -29,6 +61,7 @@ _NO_ATTACHMENTS = (
 
 class ConnectSafely(Provider):
     name = "connectsafely"
+    capabilities = frozenset({Capability.SEND, Capability.READ_CONVERSATION, Capability.READ_INBOX})
     max_text_chars: ClassVar[int] = 8000
     text_limit_source: ClassVar[str] = (
         "outreach's own limit for ConnectSafely (ConnectSafely documents none)"
@@ -75,6 +108,63 @@ class ConnectSafely(Provider):
             http_status=reply.status,
         )
 
+    def read_conversation(self, account: Account, query: ConversationQuery) -> ConversationRead:
+        if not query.conversation:
+            return self._locate(account, query)
+        path = MESSAGES_PATH.format(urn=quote(query.conversation, safe=""))
+        params = self._params(account, count=str(MESSAGES_PAGE))
+        reply = self.read("GET", path, self._headers(account), params=params)
+        if isinstance(reply, ReadFailed):
+            return reply
+        raw = reply.body.get("messages")
+        if reply.body.get("success") is not True or not isinstance(raw, list):
+            return ReadFailed("the answer has no messages list", reply.status)
+        # Their order is not documented: newest first, by their own times.
+        messages = sorted(
+            (m for m in (_message(item) for item in raw) if m is not None),
+            key=lambda m: m.at,
+            reverse=True,
+        )
+        reaches_back = bool(messages) and messages[-1].at < query.since - CLOCK_SLACK
+        return Conversation(
+            conversation=query.conversation,
+            messages=tuple(messages),
+            complete=reply.body.get("hasMore") is False or reaches_back,
+        )
+
+    def _locate(self, account: Account, query: ConversationQuery) -> ConversationRead:
+        """Find the recipient's conversation among the most recent ones."""
+        page = self.read_inbox(account, None)
+        if isinstance(page, ReadFailed):
+            return page
+        ids = _ids_of(query)
+        for entry in page.entries:
+            if entry.participant.member_id in ids or entry.participant.profile_url in ids:
+                return Located(entry.conversation)
+        return ReadFailed(f"no conversation with the recipient among the {RECENT_PAGE} newest")
+
+    def read_inbox(self, account: Account, cursor: str | None) -> InboxRead:
+        params = self._params(account, count=str(RECENT_PAGE))
+        if cursor:
+            params["nextCursor"] = cursor
+        reply = self.read("GET", RECENT_PATH, self._headers(account), params=params)
+        if isinstance(reply, ReadFailed):
+            return reply
+        raw = reply.body.get("conversations")
+        if reply.body.get("success") is not True or not isinstance(raw, list):
+            return ReadFailed("the answer has no conversations list", reply.status)
+        own = as_str(reply.body.get("profileUrn")) or ""
+        entries = tuple(e for e in (_inbox_entry(item, own) for item in raw) if e is not None)
+        return InboxPage(entries, as_str(reply.body.get("nextCursor")) if raw else None)
+
+    def _params(self, account: Account, **params: str) -> dict[str, str]:
+        if account.account_id is not None:
+            params["accountId"] = account.account_id
+        return params
+
+    def _headers(self, account: Account) -> dict[str, str]:
+        return {"Authorization": f"Bearer {account.api_key.reveal()}"}
+
     def recognise_error(self, status: int, reason: str) -> Answer | None:
         # 404 "Account not found" is the one documented error about anything in particular;
         # 400 "Bad request or send failed" could be the message, the recipient or a limit.
@@ -83,6 +173,67 @@ class ConnectSafely(Provider):
     def retry_hint(self, reply: Reply) -> datetime | None:
         body = reply.body if isinstance(reply.body, dict) else {}
         return retry_at(reply.headers, self.clock(), body.get("holdUntil"))
+
+
+def _message(item: object) -> SeenMessage | None:
+    if not isinstance(item, dict):
+        return None
+    at = parse_epoch_ms(item.get("sentAt"))
+    owner = item.get("isSentByOwner")
+    if at is None:
+        return None
+    text = item.get("text")
+    return SeenMessage(
+        text=text if isinstance(text, str) else "",
+        at=at,
+        # Unmarked counts as theirs: a read may stop a follow-up wrongly, never send one.
+        from_them=None if not isinstance(owner, bool) else not owner,
+        sender_name=as_str(item.get("senderName")),
+    )
+
+
+def _inbox_entry(item: object, own_urn: str) -> InboxEntry | None:
+    """A recent conversation. Its latest message names its sender by name only: it is theirs
+    when that is the other participant's name."""
+    if not isinstance(item, dict):
+        return None
+    conversation = as_str(item.get("conversationUrn")) or as_str(item.get("conversationId"))
+    people = [p for p in item.get("participants") or [] if isinstance(p, dict)]
+    others = [p for p in people if not _is_own(as_str(p.get("profileId")), own_urn)]
+    latest = as_object(item.get("latestMessage"))
+    at = parse_epoch_ms(latest.get("sentAt")) or parse_epoch_ms(item.get("lastActivityAt"))
+    if conversation is None or at is None or len(others) != 1:
+        return None  # a group conversation is nobody's reply to a campaign
+    person = others[0]
+    profile_id = as_str(person.get("profileId"))
+    name = as_str(person.get("name"))
+    sender = as_str(latest.get("senderName"))
+    from_them = None if sender is None or name is None else sender == name
+    text = latest.get("text")
+    return InboxEntry(
+        conversation=conversation,
+        participant=Participant(
+            name=name,
+            # The docs' examples show profileId both as a member id and as a profile name.
+            profile_url=f"{PROFILE_URL_PREFIX}{profile_id.lower()}" if profile_id else None,
+            member_id=profile_id,
+        ),
+        last_at=at,
+        last_text=text if isinstance(text, str) else "",
+        last_from_them=from_them,
+    )
+
+
+def _is_own(profile_id: str | None, own_urn: str) -> bool:
+    return bool(profile_id and own_urn.endswith(f":{profile_id}"))
+
+
+def _ids_of(query: ConversationQuery) -> set[str]:
+    """Every way the recipient may be named in an inbox entry."""
+    ids = {query.recipient.member_id, query.recipient.profile_url}
+    if query.recipient_urn:
+        ids.add(query.recipient_urn.rsplit(":", 1)[-1])
+    return {i for i in ids if i}
 
 
 def request_for(account: Account, request: SendRequest) -> tuple[str, dict[str, Any]]:
