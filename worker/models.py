@@ -182,5 +182,5 @@ class ReplyRecord(SQLModel, table=True):
     conversation: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(sa_column=_utc(nullable=False))
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
-    how: ReplyHow = Field(max_length=16)
+    how: str = Field(max_length=16)  # a ReplyHow
     recorded_at: datetime = Field(sa_column=_utc(nullable=False))

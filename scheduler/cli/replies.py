@@ -39,7 +39,7 @@ def as_json(reply: ReplyRecord) -> dict[str, object]:
         "step": None if reply.step is None else reply.step + 1,
         "received_at": reply.received_at.isoformat(),
         "text": reply.text,
-        "how": reply.how.value,
+        "how": reply.how,
         "conversation": reply.conversation,
     }
 
@@ -73,7 +73,7 @@ def replies(
             reply.campaign or "-",
             step,
             reply.account or "-",
-            reply.how.value,
+            reply.how,
             reply.text[:60],
         )
     Console().print(table)
