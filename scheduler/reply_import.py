@@ -56,9 +56,7 @@ def import_replies(runtime: Runtime, path: Path) -> Imported:
                     text=text,
                 )
             )
-    before = len(runtime.recipients.replies())
-    cancelled = Lifecycle.of(runtime).stop_replied(replies, now)
-    recorded = len(runtime.recipients.replies()) - before
+    recorded, cancelled = Lifecycle.of(runtime).stop_replied(replies, now)
     return Imported(recorded, len(replies) - recorded, cancelled)
 
 

@@ -160,7 +160,7 @@ def mark_replied(runtime: Runtime, recipients: Iterable[str], campaign: str | No
     _campaign(runtime, campaign)
     now = datetime.now(UTC)
     replies = [_manual_reply(runtime, recipient, campaign, now) for recipient in parsed]
-    return Lifecycle.of(runtime).stop_replied(replies, now)
+    return Lifecycle.of(runtime).stop_replied(replies, now).cancelled
 
 
 def _manual_reply(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from worker.due_index import InboxProgress
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.metrics import READS
@@ -121,7 +122,7 @@ class InboxSweep:
             )
             log.info("inbox_swept", account=account_name, replies=len(replies))
             return
-        progress = type(progress)(page.next_cursor, since, started, progress.swept_at)
+        progress = InboxProgress(page.next_cursor, since, started, progress.swept_at)
         next_read = now.timestamp() + rt.settings.read_min_seconds
         rt.due_index.continue_inbox(account_name, progress, next_read)
 

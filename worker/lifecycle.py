@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 import structlog
 
@@ -21,6 +22,13 @@ from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
 
 log = get_logger("outreach.lifecycle")
+
+
+class Stopped(NamedTuple):
+    """What recording replies did: replies new to the table, and sends cancelled."""
+
+    recorded: int
+    cancelled: int
 
 
 class Lifecycle:
@@ -141,14 +149,14 @@ class Lifecycle:
         )
         log.info("delivery_held", until=until.isoformat())
 
-    def stop_replied(self, replies: Sequence[NewReply], now: datetime) -> int:
+    def stop_replied(self, replies: Sequence[NewReply], now: datetime) -> Stopped:
         """Record replies and end what their sequences still had to send (`cancelled`,
-        "replied"); returns how many sends were cancelled. The account slot is the caller's."""
+        "replied"). The account slot is the caller's."""
         if not replies:
-            return 0
+            return Stopped(0, 0)
         for reply in replies:
             REPLIES.labels(reply.how.value).inc()
-        self.recipients.record_replies(replies, now)
+        recorded = self.recipients.record_replies(replies, now)
         cancelled = 0
         for reply in replies:
             cancelled += self.store.cancel_pending(
@@ -164,7 +172,7 @@ class Lifecycle:
                 how=reply.how.value,
                 cancelled=cancelled,
             )
-        return cancelled
+        return Stopped(recorded, cancelled)
 
     def release_unsent(self, delivery: Delivery, now: datetime) -> None:
         """Free the account of a delivery that changed since its release: nothing was sent."""

@@ -125,15 +125,12 @@ class LinkUp(Provider):
             body["conversation_id"] = query.conversation
         else:
             body["linkedin_url"] = linkedin_url(query.recipient)
-        reply = self.read("POST", CONVERSATION_PATH, self._headers(account), body=body)
-        if isinstance(reply, ReadFailed):
-            return reply
-        data = reply.body.get("data")
-        if reply.body.get("status") != "success" or not isinstance(data, dict):
-            return self.read_failure(reply)
+        data = self._read_data(CONVERSATION_PATH, account, body)
+        if isinstance(data, ReadFailed):
+            return data
         raw = data.get("messages")
         if not isinstance(raw, list):
-            return ReadFailed("the answer has no messages list", reply.status)
+            return ReadFailed("the answer has no messages list")
         messages = tuple(m for m in (_message(item) for item in raw) if m is not None)
         their_total = data.get("total_other_member_message_count")
         return Conversation(
@@ -148,19 +145,28 @@ class LinkUp(Provider):
         body = self._read_body(account, total_results=INBOX_PAGE)
         if cursor:
             body["next_cursor"] = cursor
-        reply = self.read("POST", INBOX_PATH, self._headers(account), body=body)
+        data = self._read_data(INBOX_PATH, account, body)
+        if isinstance(data, ReadFailed):
+            return data
+        raw = data.get("conversations")
+        if not isinstance(raw, list):
+            return ReadFailed("the answer has no conversations list")
+        entries = tuple(e for e in (_inbox_entry(item) for item in raw) if e is not None)
+        # What next_cursor is on the last page the docs do not say: absent, null or empty.
+        next_cursor = as_str(data.get("next_cursor")) if raw else None
+        return InboxPage(entries, next_cursor)
+
+    def _read_data(
+        self, path: str, account: Account, body: dict[str, Any]
+    ) -> dict[str, Any] | ReadFailed:
+        """A read's `data`, when the answer is the documented success form."""
+        reply = self.read("POST", path, {"x-api-key": account.api_key.reveal()}, body=body)
         if isinstance(reply, ReadFailed):
             return reply
         data = reply.body.get("data")
         if reply.body.get("status") != "success" or not isinstance(data, dict):
             return self.read_failure(reply)
-        raw = data.get("conversations")
-        if not isinstance(raw, list):
-            return ReadFailed("the answer has no conversations list", reply.status)
-        entries = tuple(e for e in (_inbox_entry(item) for item in raw) if e is not None)
-        # What next_cursor is on the last page the docs do not say: absent, null or empty.
-        next_cursor = as_str(data.get("next_cursor")) if raw else None
-        return InboxPage(entries, next_cursor)
+        return data
 
     def _read_body(self, account: Account, **fields: Any) -> dict[str, Any]:
         assert account.login_token is not None  # the accounts file requires it for LinkUp
@@ -168,9 +174,6 @@ class LinkUp(Provider):
         if account.country is not None:
             body["country"] = account.country
         return body
-
-    def _headers(self, account: Account) -> dict[str, str]:
-        return {"x-api-key": account.api_key.reveal()}
 
     def recognise_error(self, status: int, reason: str) -> Answer | None:
         lowered = reason.lower()  # in the table's order
