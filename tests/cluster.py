@@ -12,10 +12,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import redis
-
 from tests.fakes import account_secrets, accounts_toml
 from worker.models import TERMINAL, Delivery
+from worker.redis_connect import redis_client
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -68,7 +67,7 @@ class Cluster:
         self._reset_state()
 
     def _reset_state(self) -> None:
-        client = redis.Redis.from_url(self.runtime.redis_url)
+        client = redis_client(self.runtime.redis_url)
         client.flushdb()
         client.close()
         self.runtime.store.drop_schema()

@@ -21,6 +21,7 @@ from worker.errors import ConfigurationError
 from worker.policy import Policy
 from worker.providers.http import shared_client
 from worker.recipient_store import RecipientStore
+from worker.redis_connect import redis_client
 from worker.settings import Settings, get_settings
 from worker.store import DeliveryStore, create_engine
 
@@ -39,11 +40,6 @@ def redis_url(settings: Settings) -> str:
     from worker.dev.embedded import EmbeddedRedis  # noqa: PLC0415 - development only
 
     return EmbeddedRedis(Path(settings.data_dir)).ensure_running().url
-
-
-def broker_url(url: str) -> str:
-    """Celery's spelling of a Redis URL (a Unix socket is `redis+socket://`)."""
-    return url.replace("unix://", "redis+socket://", 1) if url.startswith("unix://") else url
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -73,7 +69,7 @@ class Runtime:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        return redis.Redis.from_url(self.redis_url)
+        return redis_client(self.redis_url)
 
     @cached_property
     def due_index(self) -> DueIndex:
