@@ -1,7 +1,8 @@
 """The HTTP endpoints a worker or scheduler serves for Prometheus and for probes:
 
     /metrics   Prometheus text format
-    /healthz   liveness: 200 while the process's own loop is alive (restart it otherwise)
+    /healthz   liveness: 200 while the process's own loop is alive (restart it otherwise):
+               the scheduler's pump loop; a worker's pool (`worker.heartbeat`)
     /readyz    readiness: 200 while Redis and the database answer
 
 Each check returns None when healthy, or the reason it is not (the body of the 503).

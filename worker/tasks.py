@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
+from worker import heartbeat
 from worker.celery_app import CHECK_TASK, INBOX_TASK, SEND_TASK, app
 from worker.inbox_sweep import InboxSweep
 from worker.logs import get_logger
@@ -14,6 +15,13 @@ from worker.runtime import get_runtime
 from worker.sending import SendService
 
 log = get_logger("outreach.tasks")
+
+
+# Connected before `_warm_up`: liveness is about this process, not the database or Redis it
+# warms up against (readiness says those); Celery kills a child whose start takes too long.
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _start_heartbeat(**_: Any) -> None:
+    heartbeat.start_beating()
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]
@@ -27,6 +35,16 @@ def _warm_up(**_: Any) -> None:
     except Exception:
         # Not fatal: a database or Redis away right now is retried by the first task.
         log.warning("worker_warm_up_failed", exc_info=True)
+
+
+@task_prerun.connect  # type: ignore[untyped-decorator]
+def _task_started(**_: Any) -> None:
+    heartbeat.task_started()
+
+
+@task_postrun.connect  # type: ignore[untyped-decorator]
+def _task_finished(**_: Any) -> None:
+    heartbeat.task_finished()
 
 
 @app.task(name=SEND_TASK)  # type: ignore[untyped-decorator]
