@@ -132,8 +132,10 @@ def test_the_demo_runs_the_sample_campaign_and_checks_its_outcome(tmp_path: Path
     assert result.returncode == 0, out
     summary = json.loads((tmp_path / "data" / "demo" / "summary.json").read_text())
     assert summary == {
-        "counts": {"cancelled": 1, "failed": 1, "sent": 16},
-        "expected": {"cancelled": 1, "failed": 1, "sent": 16},
+        "counts": {"cancelled": 2, "failed": 1, "sent": 15},
+        "expected": {"cancelled": 2, "failed": 1, "sent": 15},
+        "replies": 1,
+        "expected_replies": 1,
         "ok": True,
     }
     assert "Time is scaled down" in out
@@ -141,6 +143,7 @@ def test_the_demo_runs_the_sample_campaign_and_checks_its_outcome(tmp_path: Path
     assert "paused for a LinkedIn rate limit" in out
     assert "Recipient is not a 1st-degree connection" in out
     assert "step 1 ended failed" in out
+    assert "replied after step 1:" in out and "the follow-up was stopped" in out
     assert "saw 0 pacing violations" in out
     assert "deliveries" in out and "demo check passed" in out
     assert not any(secret in out for secret in DEMO_SECRETS.values())
@@ -353,6 +356,49 @@ def test_campaign_start_dry_run_then_start_then_status(
     assert (listed["status"], listed["pending"]) == ("paused", 2)
     again = _run(["campaign", "start", *files], env)
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_replies_import_records_all_or_nothing_and_stops_the_follow_ups(
+    tmp_path: Path, redis_url: str, database_url: str
+) -> None:
+    env = _pipeline_env(tmp_path, redis_url, database_url)
+    rows = "https://www.linkedin.com/in/ann,Ann\nhttps://www.linkedin.com/in/bo,Bo\n"
+    assert _run(["campaign", "start", *_campaign_files(tmp_path, rows)], env).returncode == 0
+    replies = tmp_path / "replies.csv"
+    replies.write_text(
+        "recipient,received_at,text\n"
+        "https://www.linkedin.com/in/bo,2026-11-20T14:05:00Z,Sure\n"
+        "not a url,2026-11-20T14:05:00Z,\n"
+        "https://www.linkedin.com/in/ann,yesterday,\n",
+        encoding="utf-8",
+    )
+
+    refused = _run(["replies", "import", str(replies)], env)
+    assert refused.returncode == 2
+    assert "line 3: recipient:" in refused.stderr
+    assert "line 4: received_at: 'yesterday' is not a date and time" in refused.stderr
+    assert _run(["replies", "--json"], env).stdout == ""
+
+    replies.write_text(
+        "recipient,received_at,text\nhttps://www.linkedin.com/in/bo,2026-11-20T14:05:00,Sure\n",
+        encoding="utf-8",
+    )
+    imported = _run(["replies", "import", str(replies)], env)
+    assert imported.returncode == 0, imported.stderr
+    # Nothing was sent to bo yet: the reply came from elsewhere, so bo gets neither step.
+    assert "1 replies recorded (0 already known); 2 pending sends cancelled" in imported.stdout
+    [reply] = [json.loads(line) for line in _run(["replies", "--json"], env).stdout.splitlines()]
+    assert (reply["recipient"], reply["how"], reply["text"]) == (
+        "https://www.linkedin.com/in/bo",
+        "import",
+        "Sure",
+    )
+    assert reply["received_at"].startswith("2026-11-20T14:05:00")
+    status = json.loads(_run(["campaign", "status", "spring", "--json"], env).stdout)
+    assert status["steps"] == {
+        "1": {"queued": 1, "cancelled": 1},
+        "2": {"waiting": 1, "cancelled": 1},
+    }
 
 
 def test_db_upgrade_migrates_an_empty_database_and_check_confirms_it(

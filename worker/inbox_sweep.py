@@ -10,6 +10,7 @@ sequence still had to send is cancelled. Redis keeps where a sweep stands
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from worker.due_index import InboxProgress
@@ -21,7 +22,7 @@ from worker.providers import REGISTRY, Capability, build_provider
 from worker.providers.base import Clock, utc_now
 from worker.providers.reads import InboxEntry, InboxPage, ReadFailed
 from worker.recipient_store import NewReply
-from worker.recipients import parse_recipient
+from worker.recipients import PROFILE_URL_PREFIX, parse_recipient
 from worker.replies import CLOCK_SLACK
 from worker.reply_check import RETRY_MAX, pause_for_read
 from worker.runtime import Runtime
@@ -66,6 +67,23 @@ def _names_of(step: Delivery) -> set[str]:
     return names
 
 
+def _names_on(page: InboxPage) -> set[str]:
+    """Every way a step to someone on `page` may name them, as the deliveries table stores
+    it: conversation ids, profile URLs and public ids, profile URNs."""
+    names: set[str] = set()
+    for entry in page.entries:
+        names.add(entry.conversation)
+        member_id = entry.participant.member_id
+        if member_id:
+            names.update(
+                f"urn:li:{kind}:{member_id}" for kind in ("fsd_profile", "person", "member")
+            )
+        url = _canonical(entry.participant.profile_url) if entry.participant.profile_url else None
+        if url:
+            names.update((url, url.removeprefix(PROFILE_URL_PREFIX)))
+    return names
+
+
 def _canonical(url: str) -> str | None:
     try:
         return parse_recipient(url).value
@@ -84,10 +102,10 @@ class InboxSweep:
         rt = self.runtime
         now = self.clock()
         account = rt.accounts.find(account_name)
-        watched = rt.store.sent_steps(account_name, now - WATCH) if account else []
+        oldest = rt.store.oldest_sent_step(account_name, now - WATCH) if account else None
         if (
             account is None
-            or not watched
+            or oldest is None
             or not REGISTRY[account.provider].can(Capability.READ_INBOX)
         ):
             rt.due_index.drop_inbox(account_name)
@@ -101,10 +119,12 @@ class InboxSweep:
         started = progress.started_at or now.timestamp()
         since = progress.since
         if since is None:  # a new sweep: back to the last one's start, or the oldest step
-            oldest = min(s.sent_at or now for s in watched).timestamp()
-            since = progress.swept_at or oldest - CLOCK_SLACK.total_seconds()
+            since = progress.swept_at or oldest.timestamp() - CLOCK_SLACK.total_seconds()
         provider = build_provider(account.provider, rt.http, rt.settings)
+        timer = time.perf_counter()
         page = provider.read_inbox(account, progress.cursor)
+        ended = now.timestamp() + time.perf_counter() - timer
+        rt.due_index.read_done(account_name, ended, rt.settings.read_min_seconds)
         if isinstance(page, ReadFailed):
             READS.labels(account.provider, "inbox", "failed").inc()
             log.warning("inbox_read_failed", account=account_name, reason=page.reason)
@@ -114,6 +134,8 @@ class InboxSweep:
             rt.due_index.continue_inbox(account_name, progress, retry_at)
             return
         READS.labels(account.provider, "inbox", "page").inc()
+        # Only the steps this page's conversations can answer: a page reads its own few.
+        watched = rt.store.sent_steps(account_name, now - WATCH, named=_names_on(page))
         replies, reached = self._replies_on(page, Watched(watched), since, account_name)
         self.lifecycle.stop_replied(replies, now)
         if reached or page.next_cursor is None:
@@ -123,7 +145,7 @@ class InboxSweep:
             log.info("inbox_swept", account=account_name, replies=len(replies))
             return
         progress = InboxProgress(page.next_cursor, since, started, progress.swept_at)
-        next_read = now.timestamp() + rt.settings.read_min_seconds
+        next_read = ended + rt.settings.read_min_seconds
         rt.due_index.continue_inbox(account_name, progress, next_read)
 
     def _replies_on(

@@ -8,6 +8,8 @@ Redis only indexes the database: `outreach recover` rebuilds all of these from i
                                       breaker_failures, breaker_trips, read_next
     outreach:{<account>}:inbox   HASH the inbox sweep under way: cursor, since, started_at;
                                       and swept_at, when the last complete one started
+    outreach:{<account>}:locating HASH delivery id -> the inbox cursor where the search for
+                                      its recipient's conversation goes on (ConnectSafely)
     outreach:inflight            ZSET account -> when its in-flight delivery was released
     outreach:checks              ZSET delivery id -> when to check its OutX task (a lease)
     outreach:inboxes             ZSET account -> when to read its inbox next (a lease)
@@ -38,3 +40,7 @@ def pace(account: str) -> str:
 
 def inbox(account: str) -> str:
     return f"{PREFIX}:{{{account}}}:inbox"
+
+
+def locating(account: str) -> str:
+    return f"{PREFIX}:{{{account}}}:locating"

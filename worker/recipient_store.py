@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 from worker.models import REPLY_TEXT_CHARS, RecipientFlag, ReplyHow, ReplyRecord
 from worker.store import insert_for
 
+REPLY_BATCH = 500  # rows per INSERT: 10 parameters each, well under SQLite's limit
+
 
 @dataclass(frozen=True)
 class NewReply:
@@ -103,12 +105,18 @@ class RecipientStore:
             for reply in replies
         ]
         insert = insert_for(self.engine.dialect.name)
-        statement = insert(ReplyRecord).on_conflict_do_nothing(index_elements=["key"])
+        created = 0
         with self.engine.begin() as connection:
-            created = 0
-            for row in rows:  # one by one: rowcount says which were new
-                created += connection.execute(statement, row).rowcount
-            return created
+            # RETURNING names the rows that were new (rowcount is -1 under psycopg here).
+            for start in range(0, len(rows), REPLY_BATCH):
+                statement = (
+                    insert(ReplyRecord)
+                    .values(rows[start : start + REPLY_BATCH])
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(col(ReplyRecord.key))
+                )
+                created += len(connection.execute(statement).all())
+        return created
 
     def replies(
         self,

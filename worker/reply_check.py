@@ -18,7 +18,13 @@ from worker.logs import get_logger
 from worker.metrics import READS
 from worker.models import Attempt, Campaign, Delivery, ReplyHow, Status
 from worker.providers import Capability, build_provider
-from worker.providers.reads import Conversation, ConversationQuery, Located, ReadFailed
+from worker.providers.reads import (
+    Conversation,
+    ConversationQuery,
+    Located,
+    LookFurther,
+    ReadFailed,
+)
 from worker.recipient_store import NewReply
 from worker.recipients import parse_recipient
 from worker.replies import NoReply, Replied, ReplyVerdict, Undecided, reply_since
@@ -43,10 +49,13 @@ class Stop:
 
 @dataclass(frozen=True)
 class Wait:
-    """Try again at `until`; nothing was sent. `note` says why, for the delivery's error."""
+    """Try again at `until`; nothing was sent. `note` says why, for the delivery's error.
+    `for_read_slot`: the account's read slot is taken until then, so its other follow-ups
+    would only wait too; the account's next release waits with this one."""
 
     until: datetime
     note: str | None = None
+    for_read_slot: bool = False
 
 
 CheckResult = GoAhead | Stop | Wait
@@ -69,23 +78,34 @@ class ReplyCheck:
         slot = rt.due_index.take_read(account.name, now.timestamp(), rt.settings.read_min_seconds)
         if not slot.granted:
             at = min(slot.at, now.timestamp() + RETRY_MAX.total_seconds())
-            return Wait(datetime.fromtimestamp(at, now.tzinfo))
+            return Wait(datetime.fromtimestamp(at, now.tzinfo), for_read_slot=not slot.paused)
+        assert delivery.id is not None
         since = min(t for t in (previous.claimed_at, previous.sent_at, now) if t is not None)
+        conversation = delivery.conversation or previous.conversation_id
         query = ConversationQuery(
             recipient=parse_recipient(delivery.recipient),
             since=since,
-            conversation=delivery.conversation or previous.conversation_id,
+            conversation=conversation,
             recipient_urn=previous.recipient_urn,
+            inbox_cursor=None
+            if conversation
+            else rt.due_index.locate_cursor(account.name, delivery.id),
         )
         started, timer = now, time.perf_counter()
         read = provider.read_conversation(account, query)
-        verdict: ReadFailed | Located | ReplyVerdict = (
+        elapsed = time.perf_counter() - timer
+        rt.due_index.read_done(
+            account.name, now.timestamp() + elapsed, rt.settings.read_min_seconds
+        )
+        if query.inbox_cursor is not None or isinstance(read, LookFurther):
+            cursor = read.cursor if isinstance(read, LookFurther) else None
+            rt.due_index.keep_locate_cursor(account.name, delivery.id, cursor)
+        verdict: ReadFailed | Located | LookFurther | ReplyVerdict = (
             reply_since(read, since, previous.text) if isinstance(read, Conversation) else read
         )
         outcome = _outcome_name(verdict)
         READS.labels(account.provider, "conversation", outcome).inc()
         reason = verdict.reason if isinstance(verdict, ReadFailed | Undecided) else None
-        assert delivery.id is not None
         rt.store.record(
             Attempt(
                 delivery_id=delivery.id,
@@ -94,7 +114,7 @@ class ReplyCheck:
                 started_at=started,
                 outcome=outcome,
                 http_status=read.http_status if isinstance(read, ReadFailed) else None,
-                latency_ms=(time.perf_counter() - timer) * 1000,
+                latency_ms=elapsed * 1000,
                 error=reason,
             )
         )
@@ -102,7 +122,9 @@ class ReplyCheck:
         if isinstance(verdict, Located):
             # Its messages take a second read: keep the conversation, read it next slot.
             rt.store.move(delivery.id, [Status.QUEUED], {"conversation": verdict.conversation})
-            return Wait(now + timedelta(seconds=rt.settings.read_min_seconds))
+            return Wait(now + timedelta(seconds=rt.settings.read_min_seconds), for_read_slot=True)
+        if isinstance(verdict, LookFurther):  # the search goes on from the next page
+            return Wait(now + timedelta(seconds=rt.settings.read_min_seconds), for_read_slot=True)
         if isinstance(verdict, Replied):
             conversation = read.conversation if isinstance(read, Conversation) else None
             return Stop(
@@ -166,6 +188,8 @@ def _outcome_name(verdict: object) -> str:
         return "undecided"
     if isinstance(verdict, Located):
         return "located"
+    if isinstance(verdict, LookFurther):
+        return "looking"
     return "failed"
 
 

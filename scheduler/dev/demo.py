@@ -3,8 +3,9 @@
 An embedded Redis, SQLite and the provider sandbox; one scheduler and two workers as real
 processes. The campaign sends a two-step sequence through LinkUp, ConnectSafely and OutX; the
 sandbox rate-limits one account once and fails one OutX task; one row of the leads file is
-rejected at validation. Pacing and follow-up delays are scaled down so the whole run takes
-well under a minute, and the demo checks that every message ended as expected.
+rejected at validation; one recipient answers after step 1, so their follow-up is stopped.
+Pacing and follow-up delays are scaled down so the whole run takes well under a minute, and the
+demo checks that every message ended as expected and the one reply was recorded.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from rich.console import Console
 
 from scheduler.campaign_file import parse_duration
 from scheduler.campaigns import Plan, start_campaign
-from scheduler.dev.demo_run import EXPECTED, DemoRun
+from scheduler.dev.demo_reply import Answerer
+from scheduler.dev.demo_run import EXPECTED, EXPECTED_REPLIES, DemoRun
 from scheduler.dev.demo_view import Watcher, print_summary
 from worker.dev.embedded import EmbeddedRedis
-from worker.dev.sandbox.control import sender_of
+from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.dev.sandbox.faults import parse_fault
 from worker.dev.sandbox.server import Sandbox
 from worker.dev.sandbox.state import Config
@@ -47,6 +49,7 @@ DEMO_SECRETS = {
 PACE_S = (1.0, 2.0)  # instead of 30-60 s between two sends of an account
 DAY_S = 5.0  # each day of a follow-up delay lasts this long
 RATE_LIMIT_PAUSE_S = 5.0  # instead of 300 s
+READ_MIN_S = 1.0  # instead of 5 s between two reads of an account
 OUTX_FAILURE = "Recipient is not a 1st-degree connection"
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 
@@ -67,7 +70,8 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
             _inject_faults(sandbox, runtime)
             rejected, plan = _start_campaign(console, runtime, campaign_file, leads_file)
             processes = _start_processes(_environment(runtime), home)
-            rows = Watcher(console, runtime, plan.sends, live=live).watch(processes)
+            answerer = Answerer(SandboxClient(sandbox.url), runtime)
+            rows = Watcher(console, runtime, plan.sends, live=live).watch(processes, answerer)
             run = DemoRun(
                 home,
                 rejected,
@@ -75,6 +79,7 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
                 rows,
                 len(sandbox.state.message_list()),
                 len(sandbox.state.violations),
+                runtime.recipients.replies(),
             )
         except KeyboardInterrupt:
             console.print("\ninterrupted: stopping the workers, the scheduler and Redis")
@@ -85,7 +90,16 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
             runtime.store.engine.dispose()
     print_summary(console, run, EXPECTED, OUTREACH)
     (home / "summary.json").write_text(
-        json.dumps({"counts": run.counts, "expected": EXPECTED, "ok": run.ok}), encoding="utf-8"
+        json.dumps(
+            {
+                "counts": run.counts,
+                "expected": EXPECTED,
+                "replies": len(run.replies),
+                "expected_replies": EXPECTED_REPLIES,
+                "ok": run.ok,
+            }
+        ),
+        encoding="utf-8",
     )
     return 0 if run.ok else 1
 
@@ -113,6 +127,7 @@ def _settings(home: Path, sandbox_url: str, redis_url: str) -> Settings:
         pace_min_seconds=PACE_S[0], pace_max_seconds=PACE_S[1],
         outx_poll_seconds=0.5, outx_poll_max_seconds=1.0,
         rate_limit_pause_seconds=RATE_LIMIT_PAUSE_S, retry_base_seconds=1.0,
+        read_min_seconds=READ_MIN_S, reply_check_retry_seconds=1.0,
     )  # fmt: skip
 
 
@@ -122,7 +137,8 @@ def _introduce(console: Console) -> None:
         " Redis, SQLite and the provider sandbox, with 1 scheduler and 2 workers.\n"
         f"[yellow]Time is scaled down[/yellow]: {PACE_S[0]:g}-{PACE_S[1]:g} s between two sends"
         f" of an account (30-60 s by default), each day of a follow-up delay lasts {DAY_S:g} s,"
-        f" a rate-limit pause {RATE_LIMIT_PAUSE_S:g} s (300 s by default).\n"
+        f" a rate-limit pause {RATE_LIMIT_PAUSE_S:g} s (300 s by default), {READ_MIN_S:g} s"
+        " between two conversation reads (5 s).\n"
         "Every person and key is made up; nothing leaves this machine.\n"
     )
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.campaigns import Plan
-from worker.models import TERMINAL, Delivery
+from worker.models import TERMINAL, Delivery, ReplyRecord
 
 # What the sample campaign must end as: 9 valid leads x 2 steps; carol's first OutX task
-# fails, so that lead's follow-up is cancelled.
-EXPECTED = {"sent": 16, "failed": 1, "cancelled": 1}
+# fails, so that lead's follow-up is cancelled; one recipient answers after step 1, so theirs
+# is cancelled too, and that one reply is recorded.
+EXPECTED = {"sent": 15, "failed": 1, "cancelled": 2}
+EXPECTED_REPLIES = 1
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class DemoRun:
     rows: list[Delivery]
     messages_received: int
     violations: int
+    replies: list[ReplyRecord]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -30,4 +33,8 @@ class DemoRun:
 
     @property
     def ok(self) -> bool:
-        return all(r.status in TERMINAL for r in self.rows) and self.counts == EXPECTED
+        return (
+            all(r.status in TERMINAL for r in self.rows)
+            and self.counts == EXPECTED
+            and len(self.replies) == EXPECTED_REPLIES
+        )

@@ -7,6 +7,7 @@ import os
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import nullcontext
 
 from rich.console import Console, Group
@@ -14,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.dev.demo_run import DemoRun
+from scheduler.dev.demo_run import EXPECTED_REPLIES, DemoRun
 from worker.errors import OutreachError
 from worker.models import TERMINAL, Delivery, Status
 from worker.runtime import Runtime
@@ -44,7 +45,12 @@ class Watcher:
         self.started = time.monotonic()
         self._last_line = ""
 
-    def watch(self, processes: list[subprocess.Popen[bytes]]) -> list[Delivery]:
+    def watch(
+        self,
+        processes: list[subprocess.Popen[bytes]],
+        on_refresh: Callable[[list[Delivery]], None] = lambda rows: None,
+    ) -> list[Delivery]:
+        """`on_refresh` sees the rows at each refresh (the demo's recipient answers there)."""
         deadline = self.started + self.timeout_s
         rows = self.runtime.store.find()
         live = Live(self._table(rows), console=self.console, auto_refresh=False)
@@ -56,6 +62,7 @@ class Watcher:
                         raise OutreachError(f"`outreach {command}` exited early; see its log")
                 time.sleep(0.25)
                 rows = self.runtime.store.find()
+                on_refresh(rows)
                 if self.live:
                     live.update(self._table(rows), refresh=True)
                 else:
@@ -107,7 +114,10 @@ class Watcher:
 
 
 def print_summary(console: Console, run: DemoRun, expected: dict[str, int], outreach: str) -> None:
-    console.print(f"\n[bold]summary[/bold]: {len(run.rows)} messages: {_counts(run.counts)}")
+    console.print(
+        f"\n[bold]summary[/bold]: {len(run.rows)} messages: {_counts(run.counts)};"
+        f" {len(run.replies)} reply recorded"
+    )
     for row in sorted(run.rows, key=lambda r: (r.account, r.id or 0)):
         where = f"{row.account} → {row.recipient} (step {row.step + 1})"
         if row.status != Status.SENT:
@@ -118,6 +128,12 @@ def print_summary(console: Console, run: DemoRun, expected: dict[str, int], outr
                 f" ({row.rate_limits}x): {where}",
                 highlight=False,
             )
+    for reply in run.replies:
+        console.print(
+            f"  replied after step {(reply.step or 0) + 1}: {reply.recipient} wrote"
+            f" {reply.text!r}; the follow-up was stopped",
+            highlight=False,
+        )
     for line in run.rejected:
         console.print(f"  rejected at validation: {line}", highlight=False)
     console.print(
@@ -132,15 +148,19 @@ def print_summary(console: Console, run: DemoRun, expected: dict[str, int], outr
         f"\n[bold]records[/bold]: the SQLite database {data_dir}/outreach.db; logs in {data_dir}/\n"
         f"  OUTREACH_DATA_DIR={data_dir} {command} deliveries\n"
         f"  OUTREACH_DATA_DIR={data_dir} {command} deliveries --status failed --json\n"
-        f"  OUTREACH_DATA_DIR={data_dir} {command} deliveries show ID",
+        f"  OUTREACH_DATA_DIR={data_dir} {command} deliveries show ID\n"
+        f"  OUTREACH_DATA_DIR={data_dir} {command} replies",
         highlight=False,
     )
     if run.ok:
-        console.print("\n[green]demo check passed[/green]: every message ended as expected")
+        console.print(
+            "\n[green]demo check passed[/green]: every message ended as expected,"
+            " and the one reply was recorded"
+        )
     else:
         console.print(
-            f"\n[red]demo check failed[/red]: expected {_counts(expected)}, got"
-            f" {_counts(run.counts)}"
+            f"\n[red]demo check failed[/red]: expected {_counts(expected)} and"
+            f" {EXPECTED_REPLIES} reply, got {_counts(run.counts)} and {len(run.replies)}"
         )
 
 

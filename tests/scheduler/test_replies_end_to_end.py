@@ -15,10 +15,16 @@ import pytest
 from scheduler.campaigns import start_campaign
 from scheduler.steering import campaign_report, mark_replied, unmark_replied
 from tests.scheduler.test_campaigns import VirtualClock, drive
+from worker import keys
 from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.dev.sandbox.server import Sandbox
 from worker.inbox_sweep import InboxSweep, watch_inboxes
 from worker.models import ReplyHow, Status
+from worker.providers import build_provider
+from worker.providers.base import SendRequest
+from worker.providers.connectsafely import RECENT_PATH
+from worker.providers.outcomes import Sent
+from worker.recipients import parse_recipient
 from worker.runtime import Runtime
 
 CAMPAIGN = """
@@ -166,3 +172,25 @@ def test_manual_marks_are_scoped_and_can_be_undone(
     assert runtime.recipients.replies() == []
     drive(runtime, clock, until=clock.now + timedelta(days=2))
     assert sent_to(sandbox) == {"lead-0": 2, "lead-1": 2}
+
+
+def test_a_conversation_deep_in_a_busy_inbox_is_found_page_by_page(
+    runtime: Runtime, tmp_path: Path, sandbox: SandboxClient
+) -> None:
+    """ConnectSafely's send answers carry no conversation URN: the check looks for it in the
+    inbox, 100 conversations a read, from the newest back to our step."""
+    account = runtime.accounts["ann"]
+    if account.provider != "connectsafely":
+        pytest.skip("LinkUp reads a conversation by profile URL")
+    clock = start(runtime, tmp_path, people=2)
+    provider = build_provider("connectsafely", runtime.http, runtime.settings)
+    for i in range(150):  # newer conversations push ours to the inbox's second page
+        other = parse_recipient(f"https://www.linkedin.com/in/other-{i}")
+        assert isinstance(provider.send(account, SendRequest(other, "Hello")), Sent)
+
+    drive(runtime, clock, until=clock.now + timedelta(days=2))
+
+    assert sent_to(sandbox)["lead-0"] == sent_to(sandbox)["lead-1"] == 2
+    inbox_reads = [r for r in sandbox.reads() if r["path"] == RECENT_PATH]
+    assert len(inbox_reads) == 4  # two pages for each follow-up
+    assert runtime.redis.hlen(keys.locating("ann")) == 0  # no search left half done

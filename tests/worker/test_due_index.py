@@ -126,6 +126,14 @@ def test_checks_are_leased_not_removed(due_index: DueIndex) -> None:
     assert due_index.lease_checks(T0 + 1000, limit=10, lease_s=60) == []
 
 
+def test_a_held_delivery_can_hold_its_account_until_a_given_time(due_index: DueIndex) -> None:
+    due_index.enqueue([("ann", 1, T0), ("ann", 2, T0)])
+    due_index.release(T0)
+    assert due_index.finish("ann", 1, window_s=None, now=T0, requeue_at=T0 + 5, not_before=T0 + 5)
+    assert due_index.release(T0 + 4.9) == []  # 2 was due, but the account waits
+    assert _pairs(due_index.release(T0 + 5)) == [("ann", 2)]
+
+
 def test_the_next_wake_is_the_earliest_due_time(due_index: DueIndex) -> None:
     assert due_index.next_wake() is None
     due_index.enqueue([("ann", 1, T0 + 9)])
@@ -146,6 +154,32 @@ def test_a_shorter_pause_never_cuts_an_operators_pause_short(due_index: DueIndex
     assert state.pause_reason == "holiday"
     assert state.pause_at(T0 + 10**6) is not None
     assert due_index.release(T0 + 10**6) == []
+
+
+def test_reads_are_spaced_per_sender_apart_from_sends(due_index: DueIndex) -> None:
+    assert due_index.take_read("ann", T0, 5).granted
+    slot = due_index.take_read("ann", T0 + 1, 5)
+    assert (slot.granted, slot.at, slot.paused) == (False, T0 + 5, False)
+    assert due_index.take_read("ben", T0 + 1, 5).granted  # another sender is not held
+    due_index.enqueue([("ann", 1, T0)])
+    assert _pairs(due_index.release(T0 + 2)) == [("ann", 1)]  # a read does not hold a send
+    assert due_index.take_read("ann", T0 + 5, 5).granted
+
+
+def test_the_next_read_waits_the_gap_from_the_end_of_a_slow_one(due_index: DueIndex) -> None:
+    assert due_index.take_read("ann", T0, 5).granted
+    due_index.read_done("ann", T0 + 2, 5)  # the request took 2 s
+    assert due_index.take_read("ann", T0 + 5, 5).at == T0 + 7
+    due_index.read_done("ann", T0 + 1, 5)  # a late report never moves the next read earlier
+    assert due_index.take_read("ann", T0 + 6.5, 5).at == T0 + 7
+    assert due_index.take_read("ann", T0 + 7, 5).granted
+
+
+def test_no_read_while_the_account_is_paused(due_index: DueIndex) -> None:
+    due_index.pause("ann", T0 + 300, "rate_limit")
+    slot = due_index.take_read("ann", T0, 5)
+    assert (slot.granted, slot.at, slot.paused) == (False, T0 + 300, True)
+    assert due_index.take_read("ann", T0 + 300, 5).granted
 
 
 def test_the_breaker_counts_trips_and_resets_and_resume_clears_it(due_index: DueIndex) -> None:

@@ -40,6 +40,7 @@ from worker.providers.reads import (
     InboxPage,
     InboxRead,
     Located,
+    LookFurther,
     Participant,
     ReadFailed,
     SeenMessage,
@@ -133,15 +134,20 @@ class ConnectSafely(Provider):
         )
 
     def _locate(self, account: Account, query: ConversationQuery) -> ConversationRead:
-        """Find the recipient's conversation among the most recent ones."""
-        page = self.read_inbox(account, None)
+        """Find the recipient's conversation in the inbox, one page per read, newest first.
+        Our previous step went out at `since`, so their conversation has had activity since
+        then: a page that reaches back further without it ends the search."""
+        page = self.read_inbox(account, query.inbox_cursor)
         if isinstance(page, ReadFailed):
             return page
         ids = _ids_of(query)
         for entry in page.entries:
             if entry.participant.member_id in ids or entry.participant.profile_url in ids:
                 return Located(entry.conversation)
-        return ReadFailed(f"no conversation with the recipient among the {RECENT_PAGE} newest")
+        reaches_back = not page.entries or page.entries[-1].last_at < query.since - CLOCK_SLACK
+        if reaches_back or page.next_cursor is None:
+            return ReadFailed("no conversation with the recipient in the inbox since our step")
+        return LookFurther(page.next_cursor)
 
     def read_inbox(self, account: Account, cursor: str | None) -> InboxRead:
         params = self._params(account, count=str(RECENT_PAGE))

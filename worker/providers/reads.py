@@ -20,6 +20,7 @@ class ConversationQuery:
     since: datetime
     conversation: str | None = None
     recipient_urn: str | None = None  # the profile URN a send answer gave for the recipient
+    inbox_cursor: str | None = None  # where looking for the conversation left off, if it did
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,14 @@ class Located:
     conversation: str
 
 
+@dataclass(frozen=True)
+class LookFurther:
+    """The recipient's conversation is not on this page of the inbox but may be on the next
+    (it reaches back no further than our previous step): the next read starts at `cursor`."""
+
+    cursor: str
+
+
 PauseKind = Literal["rate_limit", "credentials"]
 
 
@@ -90,5 +99,5 @@ class ReadFailed:
     retry_at: datetime | None = None
 
 
-ConversationRead = Conversation | Located | ReadFailed
+ConversationRead = Conversation | Located | LookFurther | ReadFailed
 InboxRead = InboxPage | ReadFailed

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -128,6 +129,10 @@ class Conversations:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._all: list[Conversation] = []
+        # Indexes, so a sender with 10,000 conversations is not scanned on every send.
+        self._of: dict[tuple[str, str], list[Conversation]] = defaultdict(list)
+        self._named: dict[tuple[str, str, str], list[Conversation]] = defaultdict(list)
+        self._urns: dict[tuple[str, str, str], Conversation] = {}
 
     def record_send(
         self,
@@ -181,7 +186,7 @@ class Conversations:
     def of_sender(self, provider: str, sender: str) -> list[Conversation]:
         """The sender's conversations, most recent activity first."""
         with self._lock:
-            mine = [_copy(c) for c in self._all if (c.provider, c.sender) == (provider, sender)]
+            mine = [_copy(c) for c in self._of.get((provider, sender), [])]
         return sorted(mine, key=lambda c: (c.last_activity_ms, c.thread_id), reverse=True)
 
     def views(self) -> list[dict[str, Any]]:
@@ -191,20 +196,23 @@ class Conversations:
     def clear(self) -> None:
         with self._lock:
             self._all.clear()
+            self._of.clear()
+            self._named.clear()
+            self._urns.clear()
 
     def _by_urn(self, provider: str, sender: str, urn: str) -> Conversation | None:
-        return next(
-            (c for c in self._all if (c.provider, c.sender, c.urn) == (provider, sender, urn)),
-            None,
-        )
+        return self._urns.get((provider, sender, urn))
 
     def _with_person(self, provider: str, sender: str, spelling: str) -> Conversation | None:
-        mine = [
-            c
-            for c in self._all
-            if (c.provider, c.sender) == (provider, sender) and c.person.is_named_by(spelling)
-        ]
-        return max(mine, key=lambda c: c.last_activity_ms, default=None)
+        member_id, slug = people.parse_spelling(spelling)
+        names = [member_id] if member_id else [slug, fake_member_id(slug)] if slug else []
+        mine = {
+            id(c): c
+            for name in names
+            for c in self._named.get((provider, sender, name), [])
+            if c.person.is_named_by(spelling)
+        }
+        return max(mine.values(), key=lambda c: c.last_activity_ms, default=None)
 
     def _start(self, provider: str, sender: str, recipient: str, urn: str | None) -> Conversation:
         owner = people.account_owner(sender)
@@ -220,6 +228,10 @@ class Conversations:
             thread_id = thread.group(1) if thread else f"2-{fake_id(urn)}"
         conversation = Conversation(provider, sender, owner, person, urn, thread_id)
         self._all.append(conversation)
+        self._of[(provider, sender)].append(conversation)
+        for name in (person.member_id, person.slug):
+            self._named[(provider, sender, name)].append(conversation)
+        self._urns.setdefault((provider, sender, urn), conversation)
         return conversation
 
 
