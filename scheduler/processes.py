@@ -18,9 +18,12 @@ from sqlalchemy.pool import NullPool
 from scheduler.pump import Pump
 from worker.celery_app import QUEUE, connect
 from worker.health import Check, HealthServer
+from worker.heartbeat import PoolMonitor, beat_into
 from worker.logs import get_logger
 from worker.metrics import RELEASE_LATENESS, QueueCollector, registry, use_multiprocess_files
+from worker.redis_connect import redis_client
 from worker.runtime import Runtime
+from worker.settings import Settings
 
 log = get_logger("outreach.processes")
 
@@ -40,7 +43,8 @@ def run_worker(runtime: Runtime, concurrency: int, metrics_port: int | None) -> 
     if metrics_port is not None:
         use_multiprocess_files(_metrics_directory())
         ready = dependencies_ready(redis_url, runtime.settings.resolved_database_url)
-        HealthServer(registry(), ready=ready, port=metrics_port).start()
+        live = _pool_monitor(runtime.settings).check
+        HealthServer(registry(), live=live, ready=ready, port=metrics_port).start()
     connect(redis_url).worker_main(
         [
             "worker",
@@ -87,7 +91,7 @@ def dependencies_ready(redis_url: str, database_url: str) -> Check:
     engine = sa.create_engine(database_url, poolclass=NullPool)
 
     def check() -> str | None:
-        client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis_client(redis_url, socket_timeout=2, socket_connect_timeout=2)
         try:
             client.ping()
         except redis.RedisError as exc:
@@ -104,6 +108,22 @@ def dependencies_ready(redis_url: str, database_url: str) -> Check:
     return check
 
 
+def _pool_monitor(settings: Settings) -> PoolMonitor:
+    """Judge the pool from the heartbeats its processes, forked after this, will write. A task
+    may run as long as a send may be in flight (then the scheduler has given up on it) plus
+    the same grace as a silent process."""
+    directory = _private_directory("outreach-heartbeats-")
+    beat_into(directory)
+    stuck_after_s = settings.worker_stuck_after_seconds
+    return PoolMonitor(
+        directory,
+        stuck_after_s=stuck_after_s,
+        # A worker holding an answer through a database outage is in one task that long.
+        task_limit_s=max(settings.sending_timeout_seconds, settings.db_outage_grace_seconds)
+        + stuck_after_s,
+    )
+
+
 def _metrics_directory() -> Path:
     """PROMETHEUS_MULTIPROC_DIR if the operator set one (emptied: old files would add up),
     else a fresh directory removed when the worker exits."""
@@ -113,7 +133,12 @@ def _metrics_directory() -> Path:
         for stale in directory.glob("*.db"):
             stale.unlink()
         return directory
-    directory = Path(tempfile.mkdtemp(prefix="outreach-metrics-"))
+    return _private_directory("outreach-metrics-")
+
+
+def _private_directory(prefix: str) -> Path:
+    """A fresh directory, removed when this process exits."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     parent = os.getpid()
 
     def remove() -> None:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import redis
+
 from scheduler.recovery import reindex_lost
 from worker import keys
 from worker.celery_app import CHECK_TASK, INBOX_TASK, QUEUE, SEND_TASK
@@ -122,16 +124,31 @@ class Pump:
         wakeups = self.runtime.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         wakeups.subscribe(keys.WAKE)
         log.info("scheduler_started")
+        failing_since: float | None = None
         while not stop.is_set():
             try:
                 pause = self._step(time.time())
+            except Exception as exc:
+                # The loop itself is alive (liveness); what it needs is away (readiness).
                 self.heartbeat = time.monotonic()
-            except Exception:
-                log.exception("scheduler_step_failed")
+                if failing_since is None:  # once per outage, not once a second
+                    failing_since = time.monotonic()
+                    log.exception("scheduler_step_failed", reason=type(exc).__name__)
                 stop.wait(RETRY_AFTER_FAILURE_S)
                 continue
+            self.heartbeat = time.monotonic()
+            if failing_since is not None:
+                log.info(
+                    "scheduler_recovered", failed_for_s=round(time.monotonic() - failing_since, 1)
+                )
+                failing_since = None
             if pause > 0:
-                wakeups.get_message(timeout=pause)
+                try:
+                    wakeups.get_message(timeout=pause)
+                except redis.RedisError:
+                    # Redis away or failing over: wait as long anyway; the next call reconnects.
+                    log.warning("scheduler_wakeups_failed", exc_info=True)
+                    stop.wait(pause)
         wakeups.close()
         log.info("scheduler_stopped")
 

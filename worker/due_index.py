@@ -87,10 +87,12 @@ class DueIndex:
         self.rng = rng or random.Random()
         self._release = _script(client, "release.lua")
         self._finish = _script(client, "finish.lua")
+        self._keep_inflight = _script(client, "keep_inflight.lua")
         self._lease_checks = _script(client, "lease_checks.lua")
         self._reindex = _script(client, "reindex.lua")
         self._pause = _script(client, "pause.lua")
         self._take_read = _script(client, "take_read.lua")
+        self._read_done = _script(client, "read_done.lua")
 
     def index(self, delivery: Delivery) -> None:
         """Index a delivery as its row now stands (queued, due at `due_at`)."""
@@ -150,16 +152,20 @@ class DueIndex:
         window_s: tuple[float, float] | None,
         now: float,
         requeue_at: float | None = None,
+        not_before: float | None = None,
         paused_until: float | None = None,
         pause_reason: str = "",
         breaker: BreakerStep = "",
     ) -> bool:
         """Release the account's in-flight slot; its next send may start a gap drawn from
-        `window_s` after `now` (no gap when None: nothing was sent), and step its breaker.
-        False, and nothing changed, when `delivery_id` was not the one in flight."""
+        `window_s` after `now` (no gap when None: nothing was sent), and not before
+        `not_before` when given; and step its breaker. False, and nothing changed, when
+        `delivery_id` was not the one in flight."""
         raw_bag = self.redis.hget(keys.pace(account), "gap_bag")
         bag = _text(raw_bag) if raw_bag else ""
         gap_s, rest = (0.0, bag) if window_s is None else draw_gap(*window_s, bag, self.rng)
+        if not_before is not None:
+            gap_s = max(gap_s, not_before - now)
         return bool(
             self._finish(
                 keys=[keys.ACCOUNTS, keys.INFLIGHT, keys.pace(account), keys.queue(account)],
@@ -177,6 +183,28 @@ class DueIndex:
                 ],
             )
         )
+
+    def keep_inflight(self, account: str, delivery_id: int, now: float) -> bool:
+        """The worker holding `delivery_id` is still at it (see keep_inflight.lua)."""
+        return bool(
+            self._keep_inflight(
+                keys=[keys.INFLIGHT, keys.pace(account)], args=[account, delivery_id, now]
+            )
+        )
+
+    def inflight_account(self, delivery_id: int) -> str | None:
+        """The account whose in-flight delivery is `delivery_id`, found from Redis alone (for
+        a worker that cannot read the database). One round trip per 500 accounts in flight."""
+        accounts = [_text(a) for a in self.redis.zrange(keys.INFLIGHT, 0, -1)]
+        for start in range(0, len(accounts), 500):
+            batch = accounts[start : start + 500]
+            pipe = self.redis.pipeline(transaction=False)
+            for account in batch:
+                pipe.hget(keys.pace(account), "inflight")
+            for account, inflight in zip(batch, pipe.execute(), strict=True):
+                if inflight and _text(inflight) == str(delivery_id):
+                    return account
+        return None
 
     def stale_inflight(self, released_before: float) -> list[tuple[str, int, float]]:
         """Accounts whose in-flight delivery was released before the given time."""
@@ -248,6 +276,22 @@ class DueIndex:
         word, at = self._take_read(keys=[keys.pace(account)], args=[now, min_gap_s])
         word = _text(word)
         return ReadSlot(word == "ok", float(_text(at)), paused=word == "paused")
+
+    def read_done(self, account: str, ended: float, min_gap_s: float) -> None:
+        """A read of `account` ended at `ended`: its next read waits the gap from here."""
+        self._read_done(keys=[keys.pace(account)], args=[ended, min_gap_s])
+
+    def locate_cursor(self, account: str, delivery_id: int) -> str | None:
+        """Where the search for a follow-up's conversation goes on (None: from the top).
+        Lost with Redis, the search only starts over."""
+        raw = self.redis.hget(keys.locating(account), str(delivery_id))
+        return _text(raw) if raw else None
+
+    def keep_locate_cursor(self, account: str, delivery_id: int, cursor: str | None) -> None:
+        if cursor is None:
+            self.redis.hdel(keys.locating(account), str(delivery_id))
+        else:
+            self.redis.hset(keys.locating(account), str(delivery_id), cursor)
 
     def schedule_inbox(self, account: str, at: float, *, only_new: bool = False) -> None:
         """Read `account`'s inbox at `at` (`only_new`: unless it is already scheduled)."""

@@ -131,10 +131,17 @@ class Lifecycle:
         log.info("delivery_set_aside", status=verdict.status.value, reason=verdict.reason)
 
     def hold(
-        self, delivery: Delivery, until: datetime, now: datetime, note: str | None = None
+        self,
+        delivery: Delivery,
+        until: datetime,
+        now: datetime,
+        note: str | None = None,
+        *,
+        account_waits: datetime | None = None,
     ) -> None:
         """Put a delivery back, due when its account may send again; nothing was sent.
-        `note`, when given, says why in the delivery's error."""
+        `note`, when given, says why in the delivery's error; `account_waits`, when given,
+        holds the account's next release until then too."""
         assert delivery.id is not None
         changes: dict[str, object] = {"due_at": until, "updated_at": now}
         if note is not None:
@@ -146,6 +153,7 @@ class Lifecycle:
             window_s=None,
             now=now.timestamp(),
             requeue_at=until.timestamp(),
+            not_before=None if account_waits is None else account_waits.timestamp(),
         )
         log.info("delivery_held", until=until.isoformat())
 
@@ -159,18 +167,19 @@ class Lifecycle:
         recorded = self.recipients.record_replies(replies, now)
         cancelled = 0
         for reply in replies:
-            cancelled += self.store.cancel_pending(
+            ended = self.store.cancel_pending(
                 recipient=reply.recipient,
                 reason="replied",
                 campaign=reply.campaign,
                 after_step=reply.step,
             )
+            cancelled += ended
             log.info(
                 "reply_recorded",
                 recipient_step=reply.step,
                 campaign=reply.campaign,
                 how=reply.how.value,
-                cancelled=cancelled,
+                cancelled=ended,
             )
         return Stopped(recorded, cancelled)
 

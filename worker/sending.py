@@ -10,8 +10,10 @@ import time
 from datetime import datetime
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from worker.accounts import Account
+from worker.database_outage import DatabaseOutage
 from worker.errors import UnknownAccountError
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
@@ -25,6 +27,9 @@ from worker.recipients import parse_recipient
 from worker.reply_check import ReplyCheck, Stop, Wait
 from worker.runtime import Runtime
 from worker.sequences import verdict
+from worker.store import database_away
+
+GIVE_BACK_S = 5.0  # a delivery given back for want of a database is due again this much later
 
 log = get_logger("outreach.sending")
 
@@ -39,29 +44,84 @@ class SendService:
         self.reply_check = ReplyCheck(runtime)
 
     def send(self, delivery_id: int) -> None:
+        """Claim the delivery, call its provider, record the outcome. A database that cannot
+        be reached before the call gives the delivery back untouched; one that goes away
+        after it is waited for (`DatabaseOutage`)."""
+        try:
+            claimed = self._claim(delivery_id)
+        except SQLAlchemyError as exc:
+            if not database_away(exc):
+                raise
+            self._give_back(delivery_id, exc)
+            return
+        if claimed is None:
+            return
+        rt = self.runtime
+        with structlog.contextvars.bound_contextvars(
+            delivery_id=delivery_id,
+            account=claimed.account,
+            provider=claimed.provider,
+            attempt=claimed.attempts,
+        ):
+            log.info("delivery_sending")
+            outcome, answered_at, attempt = self._call_provider(claimed)
+            # Only a failure needs the account's run so far; a success just resets it.
+            run = rt.due_index.breaker(claimed.account) if counts_toward_breaker(outcome) else None
+            decision = decide_send(outcome, claimed, rt.policy, answered_at, self.rng, breaker=run)
+            DatabaseOutage(rt).record(
+                claimed,
+                decision,
+                lambda: self.lifecycle.settle(
+                    claimed, Status.SENDING, decision, answered_at, attempt=attempt
+                ),
+            )
+
+    def _give_back(self, delivery_id: int, exc: SQLAlchemyError) -> None:
+        """Nothing was sent: put the delivery back in its account's queue, a little later,
+        and free the account (which waits as long: its other deliveries need the database
+        too). The account is found from Redis, the one thing this worker can still read."""
+        rt = self.runtime
+        account = rt.due_index.inflight_account(delivery_id)
+        log.warning(
+            "delivery_given_back",
+            delivery_id=delivery_id,
+            account=account,
+            reason=f"database unreachable: {type(exc).__name__}",
+        )
+        if account is None:
+            return  # not in flight: a stale task, nothing to give back
+        now = time.time()
+        retry_at = now + GIVE_BACK_S
+        rt.due_index.finish(
+            account, delivery_id, window_s=None, now=now, requeue_at=retry_at, not_before=retry_at
+        )
+
+    def _claim(self, delivery_id: int) -> Delivery | None:
+        """The delivery, moved to `sending` for this worker; None when it is not to be sent
+        now (held, set aside, stopped by a reply, or another task's)."""
         rt = self.runtime
         found = rt.store.for_send(delivery_id)
         if found is None:
-            return
+            return None
         delivery, campaign, flag = found
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider
         ):
             if not rt.due_index.holds(delivery.account, delivery_id):
                 log.info("delivery_not_in_flight")  # a stale or duplicated task
-                return
+                return None
             if delivery.status == Status.SENDING:
                 log.info("delivery_already_claimed")  # another worker is sending it
-                return
+                return None
             if delivery.status != Status.QUEUED:
                 # Changed since its release (cancelled, say): free the account, send nothing.
                 self.lifecycle.release_unsent(delivery, self.clock())
-                return
+                return None
             now = self.clock()
             set_aside = verdict(campaign, flag)
             if set_aside is not None:
                 self.lifecycle.set_aside(delivery, set_aside, now)
-                return
+                return None
             account = rt.accounts.find(delivery.account)
             caps = None
             if account is not None:
@@ -69,10 +129,10 @@ class SendService:
                 opens = limits.window.next_open(now, limits.zone)
                 if opens > now:
                     self.lifecycle.hold(delivery, opens, now)
-                    return
+                    return None
                 caps = self.sequences.caps(delivery, limits, account, now)
                 if not self._no_reply_yet(delivery, campaign, account, now):
-                    return
+                    return None
             # The daily caps are checked inside the claim: one statement, no separate count.
             claimed = rt.store.claim(delivery_id, now, caps=caps, read=delivery)
             if claimed is None:
@@ -81,22 +141,7 @@ class SendService:
                     self.lifecycle.hold(delivery, held_until, now)
                 else:
                     log.info("delivery_already_claimed")
-                return
-            with structlog.contextvars.bound_contextvars(attempt=claimed.attempts):
-                log.info("delivery_sending")
-                outcome, answered_at, attempt = self._call_provider(claimed)
-                # Only a failure needs the account's run so far; a success just resets it.
-                run = (
-                    rt.due_index.breaker(claimed.account)
-                    if counts_toward_breaker(outcome)
-                    else None
-                )
-                decision = decide_send(
-                    outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
-                )
-                self.lifecycle.settle(
-                    claimed, Status.SENDING, decision, answered_at, attempt=attempt
-                )
+            return claimed
 
     def _no_reply_yet(
         self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
@@ -107,7 +152,8 @@ class SendService:
             return True
         check = self.reply_check.before_follow_up(delivery, campaign, account, now)
         if isinstance(check, Wait):
-            self.lifecycle.hold(delivery, check.until, now, check.note)
+            account_waits = check.until if check.for_read_slot else None
+            self.lifecycle.hold(delivery, check.until, now, check.note, account_waits=account_waits)
             return False
         if isinstance(check, Stop):
             assert delivery.id is not None

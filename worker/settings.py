@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     sending_timeout_seconds: float = Field(
         default=120.0, gt=0, description="A send in flight this long is marked unknown."
     )
+    db_outage_grace_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="How long a worker holding a provider's answer keeps trying to record it"
+        " while the database is away, keeping the account's slot meanwhile.",
+    )
+    worker_stuck_after_seconds: float = Field(
+        default=60.0,
+        ge=3,  # pool processes beat every second: a few missed beats are not yet a hang
+        description="A worker fails /healthz when every pool process has been silent this long"
+        " or has run one task for SENDING_TIMEOUT_SECONDS plus this long.",
+    )
 
     reply_check_max_wait_seconds: float = Field(
         default=86400.0,

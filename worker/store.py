@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -58,9 +58,24 @@ def create_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = sa.create_engine(url, pool_size=5, max_overflow=10)
+    # A server that went away mid-failover must fail a connect quickly, not after the
+    # kernel's minutes of retries: the callers retry on their own terms.
+    engine = sa.create_engine(
+        url, pool_size=5, max_overflow=10, connect_args={"connect_timeout": CONNECT_TIMEOUT_S}
+    )
     _ping_when_idle(engine)
     return engine
+
+
+CONNECT_TIMEOUT_S = 5
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or dropped the connection (a
+    restart, a failover, a network cut), as opposed to a statement that is wrong."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError | DisconnectionError)
 
 
 # A pooled connection unused for longer than this is pinged before use (a restarted or failed
@@ -495,16 +510,49 @@ class DeliveryStore:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.exec(statement).first()
 
-    def sent_steps(self, account: str, sent_since: datetime) -> list[Delivery]:
-        """`account`'s campaign steps sent since `sent_since`: whom a reply could come from."""
-        statement = select(Delivery).where(
-            Delivery.account == account,
+    def sent_steps(
+        self, account: str, sent_since: datetime, *, named: Collection[str] | None = None
+    ) -> list[Delivery]:
+        """`account`'s campaign steps sent since `sent_since`: whom a reply could come from;
+        with `named`, only those to recipients one of whose steps has one of these as its
+        recipient, recipient URN or conversation id (so an inbox page reads its own few)."""
+        sent = (
+            col(Delivery.account) == account,
             col(Delivery.campaign).is_not(None),
-            Delivery.status == Status.SENT,
+            col(Delivery.status) == Status.SENT,
             col(Delivery.sent_at) >= sent_since,
         )
+        statement = select(Delivery).where(*sent)
         with Session(self.engine, expire_on_commit=False) as session:
+            if named is not None:
+                # Two statements: as one (IN a subquery) PostgreSQL planned a nested loop.
+                names = list(named)
+                matching = sa.select(col(Delivery.recipient)).where(
+                    *sent,
+                    sa.or_(
+                        col(Delivery.recipient).in_(names),
+                        col(Delivery.recipient_urn).in_(names),
+                        col(Delivery.conversation_id).in_(names),
+                    ),
+                )
+                recipients = list(set(session.connection().execute(matching).scalars()))
+                if not recipients:
+                    return []
+                statement = statement.where(col(Delivery.recipient).in_(recipients))
             return list(session.exec(statement))
+
+    def oldest_sent_step(self, account: str, sent_since: datetime) -> datetime | None:
+        """When `account`'s oldest campaign step sent since `sent_since` went out; None when
+        there is none (its inbox holds no reply outreach waits for)."""
+        statement = sa.select(sa.func.min(col(Delivery.sent_at))).where(
+            col(Delivery.account) == account,
+            col(Delivery.campaign).is_not(None),
+            col(Delivery.status) == Status.SENT,
+            col(Delivery.sent_at) >= sent_since,
+        )
+        with self.engine.connect() as connection:
+            oldest: datetime | None = connection.execute(statement).scalar()  # min keeps the type
+        return oldest
 
     def accounts_with_sent_steps(self, sent_since: datetime) -> list[str]:
         """The accounts whose inboxes may hold replies: campaign steps sent since then."""
