@@ -10,6 +10,7 @@ from typing import Any
 from worker.errors import OutreachError
 from worker.models import Delivery, Status
 from worker.runtime import Runtime
+from worker.sequences import Sequences
 
 # The public `outreach deliveries --json` fields, in order.
 DELIVERY_FIELDS = (
@@ -28,8 +29,16 @@ def delivery_view(delivery: Delivery) -> dict[str, Any]:
     return view
 
 
-def retry_delivery(runtime: Runtime, delivery_id: int) -> Delivery:
-    """Queue an `unknown` or `failed` delivery again, at an operator's explicit say-so."""
+@dataclass(frozen=True)
+class Retried:
+    delivery: Delivery
+    reopened: int  # later steps of its sequence that wait for it again
+
+
+def retry_delivery(runtime: Runtime, delivery_id: int, *, with_followups: bool = False) -> Retried:
+    """Queue an `unknown` or `failed` delivery again, at an operator's explicit say-so;
+    `with_followups`: the later steps its ending cancelled wait for it again (else they stay
+    cancelled, and the sequence ends with this step)."""
     delivery = runtime.store.get(delivery_id)
     if delivery is None:
         raise OutreachError(f"no delivery {delivery_id}")
@@ -54,8 +63,9 @@ def retry_delivery(runtime: Runtime, delivery_id: int) -> Delivery:
         raise OutreachError(f"delivery {delivery_id} changed meanwhile; look again")
     refreshed = runtime.store.get(delivery_id)
     assert refreshed is not None
+    reopened = Sequences(runtime).reopen(delivery, was=delivery.status) if with_followups else 0
     runtime.due_index.index(refreshed)
-    return refreshed
+    return Retried(refreshed, reopened)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ from worker.store import DeliveryStore
 
 log = get_logger("outreach.lifecycle")
 
+TIMED_OUT = "no outcome within"  # how the sweep words a send it gave up waiting for
+
 
 class Stopped(NamedTuple):
     """What recording replies did: replies new to the table, and sends cancelled."""
@@ -79,6 +81,8 @@ class Lifecycle:
             {**decision.changes, "status": decision.status, "updated_at": at},
             attempt=attempt,
         )
+        if not moved and from_status == Status.SENDING:
+            moved = self._late_answer(delivery, decision, at)
         if not moved:
             log.warning("delivery_changed_meanwhile", wanted=decision.status.value)
         log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
@@ -98,19 +102,43 @@ class Lifecycle:
             self.due_index.schedule_check(delivery.id, decision.check_at.timestamp())
         elif from_status == Status.CONFIRMING:
             self.due_index.drop_check(delivery.id)
-        if from_status == Status.SENDING:
-            self.due_index.finish(
-                delivery.account,
-                delivery.id,
-                window_s=self.window_for(delivery.account),
-                now=at.timestamp(),
-                requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
-                paused_until=paused_until,
-                pause_reason=decision.pause_reason,
-                breaker=decision.breaker,
-            )
-        elif paused_until is not None:
+        finished = from_status == Status.SENDING and self.due_index.finish(
+            delivery.account,
+            delivery.id,
+            window_s=self.window_for(delivery.account),
+            now=at.timestamp(),
+            requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
+            paused_until=paused_until,
+            pause_reason=decision.pause_reason,
+            breaker=decision.breaker,
+        )
+        if not finished and paused_until is not None:  # a late answer's pause counts too
             self.due_index.pause(delivery.account, paused_until, decision.pause_reason)
+
+    def _late_answer(self, delivery: Delivery, decision: Decision, at: datetime) -> bool:
+        """A worker that went silent past the sending timeout got its answer after all: the
+        sweep had marked the send `unknown`; what the provider said replaces that guess, and
+        the steps the guess stopped wait again. Whether it was recorded."""
+        assert delivery.id is not None
+        current = self.store.get(delivery.id)
+        if current is None or current.status != Status.UNKNOWN:
+            return False
+        if not (current.error or "").startswith(TIMED_OUT):
+            return False  # unknown for a reason of its own (the answer itself said so)
+        note = f"answered after the sending timeout had marked it unknown ({current.error})"
+        changes = {
+            **decision.changes,
+            "error": decision.changes.get("error") or note,
+            "status": decision.status,
+            "updated_at": at,
+        }
+        if not self.store.move(delivery.id, [Status.UNKNOWN], changes):
+            return False
+        log.warning("late_answer_recorded", status=decision.status.value)
+        self.sequences.reopen(delivery, was=Status.UNKNOWN)
+        if decision.requeue_at is not None:  # a retry: the sweep freed the slot, index it
+            self.due_index.index(delivery.model_copy(update={"due_at": decision.requeue_at}))
+        return True
 
     def set_aside(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
         """Free the account without sending: the campaign is paused, or the delivery ends."""
@@ -202,7 +230,7 @@ class Lifecycle:
         """A release whose worker went silent for longer than `timeout_s`."""
         if delivery is not None and delivery.status == Status.SENDING:
             # The worker died or hung mid-send: the message may have gone out.
-            error = f"no outcome within {timeout_s:g}s of the send starting"
+            error = f"{TIMED_OUT} {timeout_s:g}s of the send starting"
             decision = Decision("delivery_unknown", Status.UNKNOWN, {"error": error})
             with structlog.contextvars.bound_contextvars(
                 delivery_id=delivery_id, account=account, provider=delivery.provider

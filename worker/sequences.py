@@ -85,6 +85,16 @@ class Sequences:
         in_campaign = store.sends_since(account.name, today, delivery.campaign) if campaign else 0
         return hold_until(limits, now, sent_today, in_campaign)
 
+    def reopen(self, delivery: Delivery, was: Status) -> int:
+        """The steps after `delivery` that its ending `was` stopped wait for it again (it is
+        being retried, or a late answer says how it really ended)."""
+        if delivery.campaign is None:
+            return 0
+        reopened = self.runtime.store.reopen_stopped(delivery, stopped_by(delivery, was))
+        if reopened:
+            log.info("sequence_reopened", step=delivery.step, was=was.value, steps=reopened)
+        return reopened
+
     def after(self, delivery: Delivery, status: Status, now: datetime) -> int | None:
         """Carry a step's end into its sequence; returns a follow-up's id when one is now due."""
         if delivery.campaign is None:
@@ -95,7 +105,7 @@ class Sequences:
                 recipient=delivery.recipient,
                 campaign=delivery.campaign,
                 after_step=delivery.step,
-                reason=f"step {delivery.step + 1} ended {status.value}",
+                reason=stopped_by(delivery, status),
             )
             if stopped:
                 log.info("sequence_stopped", step=delivery.step, status=status.value)
@@ -138,3 +148,8 @@ class Sequences:
         if stranded:
             log.warning("stranded_steps_settled", count=len(stranded))
         return len(stranded)
+
+
+def stopped_by(delivery: Delivery, status: Status) -> str:
+    """Why the steps after `delivery` were cancelled when it ended `status`."""
+    return f"step {delivery.step + 1} ended {status.value}"

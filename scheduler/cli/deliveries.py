@@ -71,8 +71,19 @@ def deliveries_show(delivery_id: int) -> None:
 
 
 @deliveries_app.command("retry")
-def deliveries_retry(delivery_id: int) -> None:
+def deliveries_retry(
+    delivery_id: int,
+    with_followups: Annotated[
+        bool,
+        typer.Option(
+            "--with-followups",
+            help="The later steps of its sequence, cancelled when it ended, wait for it again.",
+        ),
+    ] = False,
+) -> None:
     """Send an unknown or failed delivery again. An unknown one may already have arrived:
     check the conversation on LinkedIn first."""
-    row = retry_delivery(get_runtime(), delivery_id)
-    typer.echo(f"delivery {row.id} queued again")
+    retried = retry_delivery(get_runtime(), delivery_id, with_followups=with_followups)
+    typer.echo(f"delivery {retried.delivery.id} queued again")
+    if with_followups:
+        typer.echo(f"{retried.reopened} follow-ups wait for it again")

@@ -180,7 +180,12 @@ def test_a_frozen_pool_fails_liveness_then_recovers(make_cluster: MakeCluster) -
     assert took_s > WORKER_STUCK_S - 1.5
     assert failed.text.startswith("pool hung:")
     assert all(f"pid {pid} silent for" in failed.text for pid in pool)
+    thawed_at = time.monotonic()
     _await_status(healthz, 200, timeout_s=SLACK_S)
+    print(  # the figures the closing note reports (run with -s)
+        f"\nfrozen pool: /healthz 503 {took_s:.1f} s after SIGSTOP (threshold"
+        f" {WORKER_STUCK_S:g} s), 200 again {time.monotonic() - thawed_at:.1f} s after SIGCONT"
+    )
 
 
 @pytest.mark.slow
@@ -210,5 +215,12 @@ def test_a_pool_stuck_in_one_call_fails_liveness_and_its_send_goes_unknown(
     assert " in one task for " in failed.text
     [delivery] = cluster.deliveries()
     assert delivery.status is Status.UNKNOWN
-    # The answer comes at last: the pool is working again.
+    # The answer comes at last: the pool is working again, and what the provider said
+    # replaces the sweep's `unknown`.
     _await_status(healthz, 200, timeout_s=answer_after_s)
+    deadline = time.monotonic() + 5
+    while (delivery := cluster.deliveries()[0]).status is Status.UNKNOWN:
+        assert time.monotonic() < deadline, cluster.tail_logs()
+        time.sleep(0.1)
+    assert delivery.status is Status.SENT
+    assert delivery.error is not None and delivery.error.startswith("answered after the sending")

@@ -21,6 +21,7 @@ from worker.celery_app import QUEUE
 from worker.errors import OutreachError
 from worker.models import Status
 from worker.runtime import Runtime
+from worker.sequences import Sequences
 
 JANE = "https://www.linkedin.com/in/jane-doe"
 
@@ -80,11 +81,38 @@ def test_only_unknown_or_failed_deliveries_can_be_retried(runtime: Runtime) -> N
         retry_delivery(runtime, delivery_id)
     runtime.store.move(delivery_id, [Status.QUEUED], {"status": Status.UNKNOWN})
 
-    row = retry_delivery(runtime, delivery_id)
+    row = retry_delivery(runtime, delivery_id).delivery
 
     assert row.status == Status.QUEUED
     assert row.error is not None and "retried by an operator" in row.error
     assert runtime.due_index.state("ann").queued == 1
+
+
+@pytest.mark.parametrize("with_followups", [False, True])
+def test_retrying_a_failed_step_revives_its_follow_ups_only_when_asked(
+    runtime: Runtime, tmp_path: Path, with_followups: bool
+) -> None:
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(
+        'name = "two"\naccounts = ["ann"]\n[[steps]]\ntext = "Hello"\n'
+        '[[steps]]\nafter = "1d"\ntext = "Again"\n'
+    )
+    leads = tmp_path / "leads.csv"
+    leads.write_text("linkedin_url\nhttps://www.linkedin.com/in/two-lead\n")
+    start_campaign(runtime, campaign, leads)
+    [first, follow_up] = sorted(runtime.store.find(campaign="two"), key=lambda d: d.step)
+    assert first.id is not None and follow_up.id is not None
+    runtime.store.move(first.id, [Status.QUEUED], {"status": Status.FAILED})
+    Sequences(runtime).after(first, Status.FAILED, datetime.now(UTC))
+    assert runtime.store.get(follow_up.id).status == Status.CANCELLED  # type: ignore[union-attr]
+
+    retried = retry_delivery(runtime, first.id, with_followups=with_followups)
+
+    assert retried.delivery.status == Status.QUEUED
+    assert retried.reopened == int(with_followups)
+    after = runtime.store.get(follow_up.id)
+    assert after is not None
+    assert after.status == (Status.WAITING if with_followups else Status.CANCELLED)
 
 
 def test_recover_rebuilds_queues_and_keeps_the_pacing_gap(runtime: Runtime) -> None:
