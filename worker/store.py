@@ -32,6 +32,7 @@ from worker.models import (
     Status,
     UTCDateTime,
 )
+from worker.recipients import parse_recipient
 
 # Statuses that mean a recipient has been, is being or will be contacted.
 CONTACTED = (
@@ -622,6 +623,23 @@ class DeliveryStore:
         with self.engine.begin() as connection:
             return int(connection.execute(statement).rowcount)
 
+    def reopen_stopped(self, delivery: Delivery, reason: str) -> int:
+        """Undo `cancel_pending` for the steps after `delivery` in its sequence that it
+        cancelled with `reason`: they wait again for the step before them."""
+        statement = (
+            sa.update(Delivery)
+            .where(
+                col(Delivery.recipient) == delivery.recipient,
+                col(Delivery.campaign) == delivery.campaign,
+                col(Delivery.step) > delivery.step,
+                col(Delivery.status) == Status.CANCELLED,
+                col(Delivery.error) == reason,
+            )
+            .values(status=Status.WAITING, error=None, updated_at=sa.func.now())
+        )
+        with self.engine.begin() as connection:
+            return int(connection.execute(statement).rowcount)
+
     def cancel_campaign(self, campaign: str) -> int:
         statement = (
             sa.update(Delivery)
@@ -635,16 +653,35 @@ class DeliveryStore:
             return int(connection.execute(statement).rowcount)
 
     def contacted(self, recipients: Sequence[str]) -> set[str]:
-        """Which of `recipients` this tool has contacted, or has a send under way or planned for."""
+        """Which of `recipients` this tool has contacted, or has a send under way or planned
+        for. A profile URN is one person with the profile URL a send answer named by that
+        URN (`recipient_urn`): found either way."""
         if not recipients:
             return set()
+        by_urn: dict[str, list[str]] = {}  # the URN form send answers record -> as given here
+        for recipient in recipients:
+            member_id = parse_recipient(recipient).member_id
+            if member_id:
+                by_urn.setdefault(f"urn:li:fsd_profile:{member_id}", []).append(recipient)
         statement = (
-            sa.select(col(Delivery.recipient))
-            .where(col(Delivery.recipient).in_(recipients), col(Delivery.status).in_(CONTACTED))
+            sa.select(col(Delivery.recipient), col(Delivery.recipient_urn))
+            .where(
+                sa.or_(
+                    col(Delivery.recipient).in_(recipients),
+                    col(Delivery.recipient_urn).in_(list(by_urn)),
+                ),
+                col(Delivery.status).in_(CONTACTED),
+            )
             .distinct()
         )
+        wanted = set(recipients)
+        found = set()
         with Session(self.engine) as session:
-            return {str(r) for (r,) in session.execute(statement)}
+            for recipient, urn in session.execute(statement):
+                if recipient in wanted:
+                    found.add(str(recipient))
+                found.update(by_urn.get(urn, ()))
+        return found
 
     def queue_entries(
         self,

@@ -94,3 +94,21 @@ def test_a_campaign_cap_counts_only_that_campaigns_sends(
 
     capped = DailyCaps("alice", since, cap=10, campaign="spring", campaign_cap=1)
     assert runtime.store.claim(inside.delivery_id, now, caps=capped) is not None
+
+
+def test_a_profile_urn_is_the_person_a_send_answer_named_by_it(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime({"alice": "linkup"})
+    url = "https://www.linkedin.com/in/ann-a"
+    member = "ACoAAB1234567890abcdefghij"
+    sent = enqueue_message(runtime, account="alice", to=url, text="1").delivery_id
+    runtime.store.move(
+        sent,
+        [Status.QUEUED],
+        {"status": Status.SENT, "recipient_urn": f"urn:li:fsd_profile:{member}"},
+    )
+
+    as_urn, as_person = f"urn:li:fsd_profile:{member}", f"urn:li:person:{member}"
+    stranger = "urn:li:fsd_profile:ACoAAZ9999999999zzzzzzzzzz"
+    assert runtime.store.contacted([url, as_urn, as_person, stranger]) == {url, as_urn, as_person}
