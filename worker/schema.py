@@ -42,13 +42,17 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as connection:
+    # Alembic begins and commits the transaction itself (env.py), so a migration may step
+    # outside it (`autocommit_block`, for PostgreSQL's CREATE INDEX CONCURRENTLY).
+    with engine.connect() as connection:
         command.upgrade(_config(connection), revision)
+        connection.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         command.downgrade(_config(connection), revision)
+        connection.commit()
 
 
 def stamp(engine: Engine, revision: str = "head") -> None:
