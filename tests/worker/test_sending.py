@@ -7,16 +7,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 import structlog
 from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from scheduler.producer import enqueue_message
+from worker import keys
+from worker.database_outage import DatabaseOutage
 from worker.dev.sandbox.control import SandboxClient
 from worker.dev.sandbox.server import Sandbox
 from worker.models import Status
+from worker.policy import Decision
 from worker.runtime import Runtime
-from worker.sending import SendService
+from worker.sending import GIVE_BACK_S, SendService
 
 ACCOUNTS = {"ann": "linkup", "eve": "outx"}
 JANE = "https://www.linkedin.com/in/jane-doe"
@@ -172,3 +176,57 @@ def test_a_send_over_the_daily_cap_waits_for_tomorrow(
     assert len(sandbox.requests()) == 2
     assert runtime.due_index.release(time.time() + 5) == []
     assert [r.delivery_id for r in runtime.due_index.release(tomorrow.timestamp())] == [ids[2]]
+
+
+def _outage() -> sa.exc.OperationalError:
+    return sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+def test_a_worker_without_its_database_sends_nothing_and_gives_the_delivery_back(
+    runtime: Runtime, sandbox: SandboxClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery_id = _release_one(runtime)
+
+    def away(*_: object, **__: object) -> None:
+        raise _outage()
+
+    monkeypatch.setattr(runtime.store, "for_send", away)
+    with capture_logs() as logs:
+        SendService(runtime).send(delivery_id)
+
+    assert sandbox.messages() == []
+    assert [e["account"] for e in logs if e["event"] == "delivery_given_back"] == ["ann"]
+    assert runtime.due_index.state("ann").inflight is None  # the account is free
+    now = time.time()
+    assert runtime.due_index.release(now) == []  # due again a little later, not at once
+    [again] = runtime.due_index.release(now + GIVE_BACK_S + 0.5)
+    assert again.delivery_id == delivery_id
+
+
+def test_an_answer_waits_for_the_database_and_keeps_its_account(runtime: Runtime) -> None:
+    delivery_id = _release_one(runtime)
+    delivery = runtime.store.get(delivery_id)
+    assert delivery is not None
+    decision = Decision("delivery_sent", Status.SENT, {"message_urn": "urn:li:msg:1"})
+    tries: list[float] = []
+    slept: list[float] = []
+
+    def write() -> None:
+        tries.append(time.time())
+        if len(tries) < 3:
+            raise _outage()
+
+    released_at = runtime.redis.zscore(keys.INFLIGHT, "ann")
+    assert DatabaseOutage(runtime, sleep=slept.append).record(delivery, decision, write)
+    assert len(tries) == 3 and slept == [0.5, 1.0]  # backing off, then written
+    kept_at = runtime.redis.zscore(keys.INFLIGHT, "ann")
+    assert released_at is not None and kept_at is not None and kept_at > released_at
+
+    def never() -> None:
+        raise _outage()
+
+    runtime.settings = runtime.settings.model_copy(update={"db_outage_grace_seconds": 0})
+    with capture_logs() as logs:
+        assert not DatabaseOutage(runtime, sleep=slept.append).record(delivery, decision, never)
+    [gave_up] = [e for e in logs if e["event"] == "outcome_not_recorded"]
+    assert (gave_up["status"], gave_up["message_urn"]) == ("sent", "urn:li:msg:1")
