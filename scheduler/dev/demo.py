@@ -30,7 +30,7 @@ from scheduler.dev.demo_reply import Answerer
 from scheduler.dev.demo_run import EXPECTED, EXPECTED_REPLIES, DemoRun
 from scheduler.dev.demo_view import Watcher, print_summary
 from worker.dev.embedded import EmbeddedRedis
-from worker.dev.sandbox.control import SandboxClient, sender_of
+from worker.dev.sandbox.control import sender_of
 from worker.dev.sandbox.faults import parse_fault
 from worker.dev.sandbox.server import Sandbox
 from worker.dev.sandbox.state import Config
@@ -70,7 +70,7 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
             _inject_faults(sandbox, runtime)
             rejected, plan = _start_campaign(console, runtime, campaign_file, leads_file)
             processes = _start_processes(_environment(runtime), home)
-            answerer = Answerer(SandboxClient(sandbox.url), runtime)
+            answerer = Answerer(sandbox.state.conversations, runtime)
             rows = Watcher(console, runtime, plan.sends, live=live).watch(processes, answerer)
             run = DemoRun(
                 home,

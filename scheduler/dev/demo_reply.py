@@ -4,7 +4,8 @@ before step 2 finds the reply and stops that person's sequence."""
 
 from __future__ import annotations
 
-from worker.dev.sandbox.control import SandboxClient, sender_of
+from worker.dev.sandbox.control import sender_of
+from worker.dev.sandbox.conversations import Conversations
 from worker.models import Delivery, Status
 from worker.providers import providers_that_can
 from worker.providers.base import Capability
@@ -14,8 +15,8 @@ ANSWER = "Thanks! Yes, happy to chat next week."
 
 
 class Answerer:
-    def __init__(self, sandbox: SandboxClient, runtime: Runtime):
-        self.sandbox = sandbox
+    def __init__(self, conversations: Conversations, runtime: Runtime):
+        self.conversations = conversations  # the demo's in-process sandbox keeps them
         self.runtime = runtime
         self.readable = set(providers_that_can(Capability.READ_CONVERSATION))
         self.answered: Delivery | None = None
@@ -31,7 +32,6 @@ class Answerer:
         ]
         if sent:
             first = min(sent, key=lambda r: (r.sent_at, r.id))
-            self.sandbox.reply(
-                sender_of(self.runtime.accounts[first.account]), first.recipient, ANSWER
-            )
+            sender = sender_of(self.runtime.accounts[first.account])
+            self.conversations.record_reply(sender, first.recipient, ANSWER)
             self.answered = first
