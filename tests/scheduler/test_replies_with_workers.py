@@ -14,7 +14,7 @@ from scheduler.campaigns import start_campaign
 from tests.cluster import Cluster
 from tests.scheduler.conftest import MakeCluster
 from worker.dev.sandbox.control import SandboxClient, sender_of
-from worker.models import Delivery, Status
+from worker.models import Delivery, ReplyHow, Status
 
 ACCOUNTS = {"ann": "linkup", "dan": "connectsafely"}
 FOLLOW_UP_S = 3
@@ -104,3 +104,44 @@ def _gap(first: Delivery, follow_up: Delivery) -> timedelta:
 
 def _slug(recipient: str) -> str:
     return recipient.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_a_failing_read_holds_the_follow_up_and_the_sweep_finds_a_late_reply(
+    make_cluster: MakeCluster, sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    """ann's conversation reads fail: her follow-ups wait, never sent blind, until reads work
+    again. dan's go; then one of his recipients answers the last step, and only the inbox
+    sweep can see that."""
+    cluster = make_cluster(
+        ACCOUNTS, read_min_seconds=0.2, inbox_poll_seconds=1.0, reply_check_retry_seconds=0.5
+    )
+    sandbox.add_fault(
+        "status", provider="linkup", path="/v1/messages/conversation", status=500, count=None
+    )
+    _start(cluster, tmp_path)
+    cluster.start_workers(2)
+    cluster.start_schedulers(1)
+
+    deadline = time.monotonic() + 60
+    while sum(r.account == "dan" and r.status == Status.SENT for r in cluster.deliveries()) < LEADS:
+        assert time.monotonic() < deadline, cluster.tail_logs()
+        time.sleep(0.1)
+    time.sleep(FOLLOW_UP_S)  # ann's follow-ups were due before dan's all went
+    ann = [r for r in cluster.deliveries() if r.account == "ann"]
+    assert {(r.step, r.status) for r in ann} == {(0, Status.SENT), (1, Status.QUEUED)}
+    assert all((r.error or "").startswith("reply check failed") for r in ann if r.step == 1)
+    assert sum(m["provider"] == "linkup" for m in sandbox.messages()) == LEADS // 2
+
+    last = next(r for r in cluster.deliveries() if r.account == "dan" and r.step == 1)
+    sandbox.reply(sender_of(cluster.runtime.accounts["dan"]), last.recipient, "Thanks, later")
+    deadline = time.monotonic() + 30
+    while not (replies := cluster.runtime.recipients.replies()):
+        assert time.monotonic() < deadline, cluster.tail_logs()
+        time.sleep(0.1)
+    [reply] = replies
+    assert (reply.recipient, reply.step, reply.how) == (last.recipient, 1, ReplyHow.INBOX)
+
+    sandbox.clear_faults()  # reads work again: ann's follow-ups go
+    rows = cluster.wait_until_settled(2 * LEADS, timeout_s=60)
+    assert Counter(r.status for r in rows) == {Status.SENT: 2 * LEADS}
+    assert sandbox.violations() == []
