@@ -24,7 +24,7 @@ from worker.providers.reads import InboxEntry, InboxPage, ReadFailed
 from worker.recipient_store import NewReply
 from worker.recipients import PROFILE_URL_PREFIX, parse_recipient
 from worker.replies import CLOCK_SLACK
-from worker.reply_check import RETRY_MAX, pause_for_read
+from worker.reply_check import RETRY_MAX, pause_for_read, read_ended
 from worker.runtime import Runtime
 
 log = get_logger("outreach.inbox")
@@ -123,7 +123,7 @@ class InboxSweep:
         provider = build_provider(account.provider, rt.http, rt.settings)
         timer = time.perf_counter()
         page = provider.read_inbox(account, progress.cursor)
-        ended = now.timestamp() + time.perf_counter() - timer
+        ended = read_ended(now, time.perf_counter() - timer)
         rt.due_index.read_done(account_name, ended, rt.settings.read_min_seconds)
         if isinstance(page, ReadFailed):
             READS.labels(account.provider, "inbox", "failed").inc()

@@ -94,9 +94,7 @@ class ReplyCheck:
         started, timer = now, time.perf_counter()
         read = provider.read_conversation(account, query)
         elapsed = time.perf_counter() - timer
-        rt.due_index.read_done(
-            account.name, now.timestamp() + elapsed, rt.settings.read_min_seconds
-        )
+        rt.due_index.read_done(account.name, read_ended(now, elapsed), rt.settings.read_min_seconds)
         if query.inbox_cursor is not None or isinstance(read, LookFurther):
             cursor = read.cursor if isinstance(read, LookFurther) else None
             rt.due_index.keep_locate_cursor(account.name, delivery.id, cursor)
@@ -167,6 +165,13 @@ class ReplyCheck:
             f" ({reason}); on_unreadable = hold"
         )
         return Wait(now + RETRY_MAX, note)
+
+
+def read_ended(started: datetime, elapsed_s: float) -> float:
+    """When a read that began at `started` (the caller's clock) and took `elapsed_s` ended,
+    never before the wall clock: `started` was read before the checks that led to the read,
+    and the next read's gap must count from when this one truly ended."""
+    return max(started.timestamp() + elapsed_s, time.time())
 
 
 def pause_for_read(runtime: Runtime, account: str, read: ReadFailed, now: datetime) -> None:
