@@ -16,18 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
+
 IN_CI = os.environ.get("CI") == "true"
 
 
 def _bin(name: str) -> str | None:
     found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found if isinstance(found, str) else (found[-1] if found else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PostgresServer:
@@ -45,7 +41,7 @@ class PostgresServer:
         if self.as_owner:
             shutil.chown(self.directory, "postgres")
         self.data = self.directory / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._run(initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync")
 
     @property

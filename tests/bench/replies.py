@@ -15,15 +15,9 @@ Uses OUTREACH_TEST_REDIS_URL / OUTREACH_TEST_DATABASE_URL when set, embedded oth
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,12 +25,10 @@ import httpx
 import sqlalchemy as sa
 
 from scheduler.campaigns import start_campaign
-from tests.bench.run import _free_port
-from tests.cluster import OUTREACH, Cluster
-from tests.databases import migrate
+from tests.bench.services import Services, bench_services
+from tests.cluster import Cluster
 from tests.scheduler.test_campaigns import VirtualClock, drive
-from worker.dev.embedded import EmbeddedRedis
-from worker.dev.sandbox.control import SandboxClient, sender_of
+from worker.dev.sandbox.control import sender_of
 from worker.inbox_sweep import InboxSweep, watch_inboxes
 from worker.logs import configure_logging
 from worker.models import Delivery, Status
@@ -62,24 +54,16 @@ def _leads(path: Path, count: int) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Services:
-    work: Path
-    redis_url: str
-    database_url: str
-    sandbox_url: str
-    sandbox: SandboxClient
-
-    def cluster(self, name: str, provider: str, **settings: object) -> Cluster:
-        """A runtime (no processes) on the emptied Redis and database, one account `ann`."""
-        return Cluster(
-            self.work / name,
-            redis_url=self.redis_url,
-            database_url=self.database_url,
-            sandbox_url=self.sandbox_url,
-            accounts={"ann": provider},
-            **settings,
-        )
+def _cluster(services: Services, name: str, provider: str, **settings: object) -> Cluster:
+    """A runtime (no processes) on the emptied Redis and database, one account `ann`."""
+    return Cluster(
+        services.work / name,
+        redis_url=services.redis_url,
+        database_url=services.database_url,
+        sandbox_url=services.sandbox_url,
+        accounts={"ann": provider},
+        **settings,
+    )
 
 
 def bench_reads_per_follow_up(services: Services, people: int = 200) -> None:
@@ -87,7 +71,7 @@ def bench_reads_per_follow_up(services: Services, people: int = 200) -> None:
     sandbox, work = services.sandbox, services.work
     for provider in ("linkup", "connectsafely"):
         sandbox.reset()
-        cluster = services.cluster(provider, provider, daily_limit=10 * people)
+        cluster = _cluster(services, provider, provider, daily_limit=10 * people)
         runtime = cluster.runtime
         campaign = work / provider / "c.toml"
         campaign.write_text(FOLLOW_UP, encoding="utf-8")
@@ -173,7 +157,7 @@ def _bare_pages(sandbox_url: str, cluster: Cluster, pages: int) -> float:
 def bench_sweep(services: Services, people: int = 10_000) -> None:
     sandbox = services.sandbox
     sandbox.reset()
-    cluster = services.cluster("sweep", "linkup", read_min_seconds=0)
+    cluster = _cluster(services, "sweep", "linkup", read_min_seconds=0)
     started = time.perf_counter()
     _seed_sent(cluster, services.work / "sweep", people)
     print(
@@ -203,36 +187,9 @@ def bench_sweep(services: Services, people: int = 10_000) -> None:
     cluster.stop()
 
 
-@contextmanager
-def _services(work: Path) -> Iterator[Services]:
-    embedded = None
-    redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
-    if not redis_url:
-        embedded = EmbeddedRedis(work / "redis").start()
-        redis_url = embedded.url
-    database_url = os.environ.get("OUTREACH_TEST_DATABASE_URL") or f"sqlite:///{work}/b.db"
-    migrate(database_url)
-    port = _free_port()
-    server = subprocess.Popen([OUTREACH, "sandbox", "--port", str(port)], stderr=subprocess.DEVNULL)
-    sandbox_url = f"http://127.0.0.1:{port}"
-    sandbox = SandboxClient(sandbox_url)
-    while not sandbox.healthy():
-        time.sleep(0.1)
-    print(
-        f"redis: {'embedded' if embedded else redis_url}; database: {database_url.split(':')[0]}\n"
-    )
-    try:
-        yield Services(work, redis_url, database_url, sandbox_url, sandbox)
-    finally:
-        server.terminate()
-        server.wait()
-        if embedded:
-            embedded.stop()
-
-
 def main() -> None:
     configure_logging("console", "WARNING")
-    with tempfile.TemporaryDirectory() as tmp, _services(Path(tmp)) as services:
+    with bench_services() as services:
         bench_reads_per_follow_up(services)
         print()
         bench_sweep(services)

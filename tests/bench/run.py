@@ -15,37 +15,26 @@ Uses OUTREACH_TEST_REDIS_URL / OUTREACH_TEST_DATABASE_URL when set, embedded oth
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import redis
 
 from scheduler.producer import Enqueuer, Message, enqueue_message, enqueue_messages
 from scheduler.pump import Pump
+from tests.bench.services import Services, bench_services
 from tests.bench.stub import StubServer
-from tests.cluster import OUTREACH, Cluster, gaps_by_sender
-from tests.databases import migrate
+from tests.cluster import Cluster, gaps_by_sender
 from worker.celery_app import QUEUE, connect
-from worker.dev.embedded import EmbeddedRedis
 from worker.dev.sandbox.control import SandboxClient
 from worker.due_index import DueIndex
 from worker.logs import configure_logging
 
 CONCURRENCY = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(count: int, sandbox: SandboxClient, timeout_s: float = 600) -> float:
@@ -55,15 +44,6 @@ def _wait_for(count: int, sandbox: SandboxClient, timeout_s: float = 600) -> flo
             return time.monotonic()
         time.sleep(0.05)
     raise RuntimeError(f"only {len(sandbox.messages())} of {count} delivered")
-
-
-@dataclass(frozen=True)
-class Setup:
-    work: Path
-    redis_url: str
-    database_url: str
-    sandbox_url: str
-    sandbox: SandboxClient
 
 
 def _enqueue_all(cluster: Cluster, names: dict[str, str], per_account: int) -> None:
@@ -95,7 +75,7 @@ def _wait_until(count: int, delivered: Delivered, timeout_s: float = 600) -> flo
 
 
 def pipeline_rate(
-    setup: Setup, provider_url: str, delivered: Delivered, accounts: int, per_account: int
+    setup: Services, provider_url: str, delivered: Delivered, accounts: int, per_account: int
 ) -> float:
     """Sends per second through the whole pipeline, pacing at zero, 1 worker x CONCURRENCY."""
     total = accounts * per_account
@@ -128,7 +108,7 @@ def pipeline_rate(
         cluster.stop()
 
 
-def bare_rate(setup: Setup, provider_url: str, delivered: Delivered, total: int) -> float:
+def bare_rate(setup: Services, provider_url: str, delivered: Delivered, total: int) -> float:
     """A bare Celery task making the same HTTP call, same broker and concurrency."""
     broker = connect(setup.redis_url).conf.broker_url
     env = {**os.environ, "BARE_BROKER": broker}
@@ -160,7 +140,7 @@ def bare_rate(setup: Setup, provider_url: str, delivered: Delivered, total: int)
         worker.wait(timeout=30)
 
 
-def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -> None:
+def bench_throughput(setup: Services, accounts: int = 1000, per_account: int = 2) -> None:
     total = accounts * per_account
     sandbox = setup.sandbox
     print(f"throughput: {total} messages, {accounts} accounts, pacing 0, 1 worker x {CONCURRENCY}")
@@ -180,7 +160,7 @@ def bench_throughput(setup: Setup, accounts: int = 1000, per_account: int = 2) -
     print(f"  ratio pipeline / bare task, both against the stub: {rate / stub_bare:.2f}")
 
 
-def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> None:
+def bench_precision(setup: Services, accounts: int = 10, per_account: int = 30) -> None:
     work, redis_url, database_url = setup.work, setup.redis_url, setup.database_url
     sandbox_url, sandbox = setup.sandbox_url, setup.sandbox
     names = {f"p{i:02d}": "linkup" for i in range(accounts)}
@@ -231,7 +211,7 @@ def bench_precision(setup: Setup, accounts: int = 10, per_account: int = 30) -> 
     )
 
 
-def bench_enqueue(setup: Setup, count: int = 3000) -> None:
+def bench_enqueue(setup: Services, count: int = 3000) -> None:
     names = {f"e{i:03d}": "linkup" for i in range(100)}
     cluster = Cluster(
         setup.work / "enqueue",
@@ -297,46 +277,19 @@ def bench_release_cost(redis_url: str, accounts: int = 1000) -> None:
 
 def main() -> None:
     configure_logging("console", "WARNING")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        embedded = None
-        redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
-        if not redis_url:
-            embedded = EmbeddedRedis(work / "redis").start()
-            redis_url = embedded.url
-        database_url = os.environ.get("OUTREACH_TEST_DATABASE_URL") or f"sqlite:///{work}/b.db"
-        migrate(database_url)
-        print(
-            f"redis: {'embedded' if embedded else redis_url}; database: "
-            f"{database_url.split(':')[0]}; {os.cpu_count()} cores\n"
-        )
-        port = _free_port()
-        server = subprocess.Popen(
-            [OUTREACH, "sandbox", "--port", str(port)], stderr=subprocess.DEVNULL
-        )
-        sandbox_url = f"http://127.0.0.1:{port}"
-        sandbox = SandboxClient(sandbox_url)
-        while not sandbox.healthy():
-            time.sleep(0.1)
-        try:
-            setup = Setup(work, redis_url, database_url, sandbox_url, sandbox)
-            only = set(sys.argv[1:])  # e.g. `python -m tests.bench.run throughput`
-            if not only or "release" in only:
-                bench_release_cost(redis_url)
-                print()
-            if not only or "precision" in only:
-                bench_precision(setup)
-                print()
-            if not only or "enqueue" in only:
-                bench_enqueue(setup)
-                print()
-            if not only or "throughput" in only:
-                bench_throughput(setup)
-        finally:
-            server.terminate()
-            server.wait()
-            if embedded:
-                embedded.stop()
+    with bench_services() as setup:
+        only = set(sys.argv[1:])  # e.g. `python -m tests.bench.run throughput`
+        if not only or "release" in only:
+            bench_release_cost(setup.redis_url)
+            print()
+        if not only or "precision" in only:
+            bench_precision(setup)
+            print()
+        if not only or "enqueue" in only:
+            bench_enqueue(setup)
+            print()
+        if not only or "throughput" in only:
+            bench_throughput(setup)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from scheduler.producer import enqueue_message
+from tests.ports import free_port
 from tests.scheduler.conftest import MakeCluster
 from worker.dev.sandbox.control import SandboxClient
 from worker.heartbeat import Beat, Heart, PoolMonitor, verdict
@@ -109,12 +109,6 @@ WORKER_STUCK_S = 3.0
 SLACK_S = 2.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _await_status(url: str, status: int, timeout_s: float) -> httpx.Response:
     """Probe `url` until it answers `status`; fail with the last answer after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
@@ -155,7 +149,7 @@ def _signal(pids: list[int], signum: signal.Signals) -> None:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the pool through /proc")
 def test_a_frozen_pool_fails_liveness_then_recovers(make_cluster: MakeCluster) -> None:
     cluster = make_cluster({"ann": "linkup"}, worker_stuck_after_seconds=WORKER_STUCK_S)
-    port = _free_port()
+    port = free_port()
     healthz = f"http://127.0.0.1:{port}/healthz"
     cluster.start("worker0", "worker", "--concurrency", "2", "--metrics-port", str(port))
     cluster.start("scheduler0", "scheduler")
@@ -201,7 +195,7 @@ def test_a_pool_stuck_in_one_call_fails_liveness_and_its_send_goes_unknown(
         db_outage_grace_seconds=0,  # a task may also wait this long for the database
         http_read_timeout_seconds=30.0,  # the worker waits for the slow answer
     )
-    port = _free_port()
+    port = free_port()
     healthz = f"http://127.0.0.1:{port}/healthz"
     cluster.start("worker0", "worker", "--concurrency", "1", "--metrics-port", str(port))
     _await_status(healthz, 200, timeout_s=30)

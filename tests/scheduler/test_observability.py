@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,17 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from scheduler.processes import dependencies_ready
 from scheduler.producer import enqueue_message
 from tests.cluster import Cluster
+from tests.ports import free_port
 from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.dev.sandbox.server import Sandbox
 from worker.health import HealthServer
 from worker.metrics import QueueCollector, registry
 from worker.runtime import Runtime
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -127,7 +121,7 @@ def test_worker_and_scheduler_export_what_happened(
         enqueue_message(
             cluster.runtime, account="eve", to=f"urn:li:person:ACoAAMetrics{i:012d}", text=f"Yo {i}"
         )
-    worker_port, scheduler_port = _free_port(), _free_port()
+    worker_port, scheduler_port = free_port(), free_port()
     # Two child processes in the worker: their counts must add up in the parent's /metrics.
     cluster.start("worker0", "worker", "--concurrency", "2", "--metrics-port", str(worker_port))
     cluster.start("scheduler0", "scheduler", "--metrics-port", str(scheduler_port))
