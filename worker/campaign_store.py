@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from worker.models import Campaign, CampaignStatus, Delivery
+from worker.models import Campaign, CampaignStatus, Delivery, MediaRecord
+from worker.providers.base import MediaFile
 
 
 class CampaignStore:
@@ -45,3 +46,11 @@ class CampaignStore:
                     connection.execute(sa.insert(Delivery), rows)
                     written += len(rows)
         return written
+
+    def media(self, ref: str) -> MediaFile:
+        """A stored file; KeyError when a delivery refers to one that is not there."""
+        with Session(self.engine) as session:
+            record = session.get(MediaRecord, ref)
+            if record is None:
+                raise KeyError(f"no stored file {ref}")
+            return MediaFile.from_base64(record.data_base64, record.content_type)

@@ -72,7 +72,9 @@ class Delivery(SQLModel, table=True):
     media_link: str | None = Field(default=None, max_length=2000)
     media_type: str | None = Field(default=None, max_length=100)
     media_base64: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    media_ref: str | None = Field(default=None, max_length=64)  # a MediaRecord's sha256
     conversation: str | None = Field(default=None, max_length=500)  # reply into this one
+    variant: str | None = Field(default=None, max_length=40)  # a campaign step's A/B variant
     after_s: float | None = None  # a follow-up: due this long after the previous step was sent
 
     status: Status = Field(default=Status.QUEUED, max_length=16)
@@ -93,6 +95,29 @@ class Delivery(SQLModel, table=True):
     poll_at: datetime | None = Field(default=None, sa_column=_utc())
     confirm_by: datetime | None = Field(default=None, sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class MediaRecord(SQLModel, table=True):
+    """A file a campaign step attaches, stored once however many deliveries carry it."""
+
+    __tablename__ = "media"
+
+    ref: str = Field(primary_key=True, max_length=64)  # sha256 of the content
+    content_type: str = Field(max_length=100)
+    data_base64: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ProfileUrn(SQLModel, table=True):
+    """A profile URL resolved to its person URN (OutX Fetch Profile), once per profile: the
+    URN, or why it could not be found."""
+
+    __tablename__ = "profile_urns"
+
+    recipient: str = Field(primary_key=True, max_length=500)  # the canonical profile URL
+    urn: str | None = Field(default=None, max_length=500)
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    resolved_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
 class CampaignStatus(StrEnum):

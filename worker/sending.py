@@ -190,7 +190,8 @@ class SendService:
             return Rejected(str(exc)), self.clock(), None
         provider = build_provider(account.provider, rt.http, rt.settings)
         started, timer = self.clock(), time.perf_counter()
-        outcome = provider.send(account, request_of(delivery))
+        media = rt.campaigns.media(delivery.media_ref) if delivery.media_ref else None
+        outcome = provider.send(account, request_of(delivery, media))
         answered_at = self.clock()
         return outcome, answered_at, self._attempt("send", delivery, started, timer, outcome)
 
@@ -246,8 +247,10 @@ class SendService:
         return attempt
 
 
-def request_of(delivery: Delivery) -> SendRequest:
-    media = None
+def request_of(delivery: Delivery, stored_media: MediaFile | None = None) -> SendRequest:
+    """The request a delivery stands for; a campaign's file is stored once, apart
+    (`stored_media`), a single message's inline."""
+    media = stored_media
     if delivery.media_base64 is not None:
         media = MediaFile(
             delivery.media_type or "application/octet-stream",
