@@ -6,38 +6,50 @@ daily_limit = 40                 # optional cap per account for this campaign
 recontact = false                # optional: contact people this tool already contacted
 on_unreadable = "hold"           # optional: a follow-up whose reply check keeps failing
                                  # (past OUTREACH_REPLY_CHECK_MAX_WAIT_SECONDS): "send" or "hold"
+[columns]                        # optional: template field (or recipient column) = CSV header
+first_name = "First Name"
+linkedin_url = "Profile"
 [window]                         # optional, in each account's time zone
 days = ["mon", "tue", "wed", "thu", "fri"]
 hours = "09:00-18:00"
 [[steps]]
-text = "Hi {first_name}…"
+text = "[[Hi|Hello]] {first_name|there}…"   # {field|fallback}, [[spin|tax]]
+media_link = "https://example.com/deck.pdf"  # optional (LinkUp); or media_file = "deck.pdf"
 [[steps]]
 after = "3d"                     # after the previous step was sent
+subject = "About {company}"      # optional (ConnectSafely); inmail = true sends an InMail
+[[steps.variants]]               # optional A/B variants, each recipient gets one
 text = "Following up…"
+weight = 2
+[[steps.variants]]
+text = "Any thoughts?"
 """
 
 from __future__ import annotations
 
-import re
+import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scheduler.templates import Template, compile_template
+from scheduler.campaign_steps import (
+    MediaLoader,
+    Step,
+    media_as_stored,
+    media_from_files,
+    parse_duration,
+    parse_steps,
+)
 from worker.errors import CampaignFileError, Problem
 from worker.windows import SendWindow
 
-_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_UNIT_S = (7 * 86400, 86400, 3600, 60, 1)
-_KEYS = {"name", "accounts", "daily_limit", "recontact", "on_unreadable", "window", "steps"}
+_KEYS = {
+    "name", "accounts", "daily_limit", "recontact", "on_unreadable", "window", "steps", "columns"
+}  # fmt: skip
 ON_UNREADABLE = ("hold", "send")
 
-
-@dataclass(frozen=True)
-class Step:
-    template: Template
-    after_s: float  # after the previous step was sent; 0 for the first
+__all__ = ["CampaignSpec", "Step", "load_campaign", "parse_campaign", "parse_duration"]
 
 
 @dataclass(frozen=True)
@@ -49,14 +61,13 @@ class CampaignSpec:
     window: SendWindow | None = None
     recontact: bool = False
     on_unreadable: str = "hold"
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the CSV header holding it
+    # The file as parsed, its media files replaced by their stored references: what the
+    # campaigns table keeps, so `add-leads` renders new recipients exactly as the first ones.
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
 
-
-def parse_duration(text: str) -> float:
-    """Seconds in "3d", "12h", "1d12h", "90m", "2w", "45s"; ValueError otherwise."""
-    match = _DURATION.match(text.strip()) if text.strip() else None
-    if not match:
-        raise ValueError(f'{text!r} is not a duration: write e.g. "3d", "12h", "1d12h", "90m"')
-    return float(sum(int(n) * unit for n, unit in zip(match.groups(), _UNIT_S, strict=True) if n))
+    def stored_document(self) -> str:
+        return json.dumps(self.document, sort_keys=True)
 
 
 def load_campaign(path: Path) -> CampaignSpec:
@@ -64,10 +75,20 @@ def load_campaign(path: Path) -> CampaignSpec:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise CampaignFileError(str(path), [Problem("file", str(exc))]) from None
-    return parse_campaign(document, where=str(path))
+    return parse_campaign(document, where=str(path), load_media=media_from_files(path.parent))
 
 
-def parse_campaign(document: dict[str, Any], *, where: str = "<campaign>") -> CampaignSpec:
+def stored_campaign(text: str, name: str) -> CampaignSpec:
+    """A campaign as `stored_document` kept it."""
+    return parse_campaign(json.loads(text), where=f"campaign {name!r}", load_media=media_as_stored)
+
+
+def parse_campaign(
+    document: dict[str, Any],
+    *,
+    where: str = "<campaign>",
+    load_media: MediaLoader = media_as_stored,
+) -> CampaignSpec:
     """Check everything, then raise once with every problem found."""
     problems = [Problem(key, "unknown key") for key in document if key not in _KEYS]
     name = document.get("name")
@@ -86,14 +107,36 @@ def parse_campaign(document: dict[str, Any], *, where: str = "<campaign>") -> Ca
     on_unreadable = document.get("on_unreadable", "hold")
     if on_unreadable not in ON_UNREADABLE:
         problems.append(Problem("on_unreadable", 'must be "hold" or "send"'))
+    columns = _columns(document.get("columns"), problems)
     window = _window(document.get("window"), problems)
-    steps = _steps(document.get("steps"), problems)
+    steps = parse_steps(document.get("steps"), problems, load_media)
     if problems:
         raise CampaignFileError(where, problems)
     assert isinstance(name, str)
     return CampaignSpec(
-        name.strip(), tuple(accounts), tuple(steps), limit, window, recontact, on_unreadable
-    )
+        name.strip(), tuple(accounts), tuple(steps), limit, window, recontact, on_unreadable,
+        columns, _as_stored(document, steps),
+    )  # fmt: skip
+
+
+def _columns(table: object, problems: list[Problem]) -> dict[str, str]:
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        problems.append(Problem("columns", 'must be a table: first_name = "First Name"'))
+        return {}
+    columns: dict[str, str] = {}
+    for name, header in table.items():
+        if not name.isidentifier():
+            problems.append(Problem(f"columns.{name}", "must be a field name like first_name"))
+        elif not isinstance(header, str) or not header.strip():
+            problems.append(Problem(f"columns.{name}", "must name a column of the CSV header"))
+        else:
+            columns[name] = header.strip()
+    headers = list(columns.values())
+    for header in sorted({h for h in headers if headers.count(h) > 1}):
+        problems.append(Problem("columns", f"two fields map to the same column {header!r}"))
+    return columns
 
 
 def _window(table: object, problems: list[Problem]) -> SendWindow | None:
@@ -109,38 +152,9 @@ def _window(table: object, problems: list[Problem]) -> SendWindow | None:
         return None
 
 
-def _steps(tables: object, problems: list[Problem]) -> list[Step]:
-    if not isinstance(tables, list) or not tables:
-        problems.append(Problem("steps", "required: at least one [[steps]] with a text"))
-        return []
-    steps = []
-    for i, table in enumerate(tables, start=1):
-        where = f"steps[{i}]"
-        if not isinstance(table, dict):
-            problems.append(Problem(where, "must be a table"))
-            continue
-        for key in set(table) - {"text", "after"}:
-            problems.append(Problem(f"{where}.{key}", "unknown key"))
-        text = table.get("text")
-        template = None
-        if not isinstance(text, str) or not text.strip():
-            problems.append(Problem(f"{where}.text", "required: the message"))
-        else:
-            try:
-                template = compile_template(text)
-            except ValueError as exc:
-                problems.append(Problem(f"{where}.text", str(exc)))
-        after_s = 0.0
-        after = table.get("after")
-        if i == 1 and after is not None:
-            problems.append(Problem(f"{where}.after", "the first step has no 'after'"))
-        elif i > 1:
-            try:
-                after_s = parse_duration(after) if isinstance(after, str) else -1
-            except ValueError as exc:
-                problems.append(Problem(f"{where}.after", str(exc)))
-            if after_s < 0 or (after_s == 0 and not isinstance(after, str)):
-                problems.append(Problem(f"{where}.after", 'required: a duration like "3d"'))
-        if template is not None:
-            steps.append(Step(template, after_s))
-    return steps
+def _as_stored(document: dict[str, Any], steps: list[Step]) -> dict[str, Any]:
+    stored: dict[str, Any] = json.loads(json.dumps(document, default=str))
+    for table, step in zip(stored.get("steps", []), steps, strict=False):
+        if step.media is not None:
+            table["media_file"] = {"ref": step.media.ref, "content_type": step.media.content_type}
+    return stored

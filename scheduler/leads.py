@@ -2,15 +2,18 @@
 each with its line and column, so a whole file's mistakes can be reported at once.
 
 A header is required, with one of `linkedin_url`, `profile_urn`, `profile_id` (each column
-takes only that form of recipient), plus every column the templates use. Rows stream through;
-memory holds only the recipients seen so far (for duplicates, compared in canonical form).
+takes only that form of recipient), plus every column the templates use; the campaign's
+`[columns]` may give any of them another header ("First Name"). The delimiter is the header's
+most frequent of `,` `;` and tab; UTF-8 with or without a BOM is read, anything else is named.
+Rows stream through; memory holds only the recipients seen so far (for duplicates, compared
+in canonical form).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from worker.recipients import Recipient, RecipientKind, parse_recipient
@@ -23,11 +26,15 @@ RECIPIENT_COLUMNS: dict[str, RecipientKind] = {
 }
 
 
+DELIMITERS = (",", ";", "\t")
+
+
 @dataclass(frozen=True)
 class Lead:
     line: int
     recipient: Recipient
-    values: dict[str, str]
+    values: dict[str, str]  # by field name (mapped columns under their field's name)
+    cells: list[str] = field(default_factory=list, compare=False)  # the row as written
 
 
 @dataclass(frozen=True)
@@ -35,35 +42,82 @@ class LeadError:
     line: int
     column: str | None
     message: str
+    cells: list[str] = field(default_factory=list, compare=False)
+    duplicate_of: int | None = None  # the earlier line with the same recipient
 
     def describe(self, path: str) -> str:
         column = f", column {self.column}" if self.column else ""
         return f"{path}: line {self.line}{column}: {self.message}"
 
 
-def read_leads(path: Path, fields: Iterable[str]) -> Iterator[Lead | LeadError]:
-    """Every row of `path` as a Lead or a LeadError; `fields` are the template variables."""
+def read_leads(
+    path: Path,
+    fields: Iterable[str],
+    *,
+    required: Iterable[str] | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Iterator[Lead | LeadError]:
+    """Every row of `path` as a Lead or a LeadError. `fields` are the template variables, of
+    which `required` (all, by default) must not be empty; `columns` maps a field to the header
+    that holds it."""
+    fields = list(fields)
+    must = fields if required is None else list(required)
     decode_errors: dict[int, str] = {}
     with path.open("rb") as raw:
+        first = raw.readline()
+        raw.seek(0)
+        encoding = _encoding_problem(first)
+        if encoding is not None:
+            yield LeadError(1, None, encoding)
+            return
         lines = _decoded(raw, decode_errors)
-        reader = csv.reader(lines)
-        header = next(reader, None)
-        if header is None:
+        reader = csv.reader(lines, delimiter=sniff_delimiter(first))
+        written = next(reader, None)
+        if written is None:
             yield LeadError(1, None, "the file is empty; it needs a header row")
             return
-        problem = _header_problem(header, fields)
+        header, problem = _mapped_header(written, fields, columns or {})
         if problem is not None:
             yield problem
             return
         recipient_column = next(c for c in RECIPIENT_COLUMNS if c in header)
+        used = {recipient_column, *fields}
+        index = {name: header.index(name) for name in used}
         seen: dict[str, int] = {}
         line = reader.line_num
+        width = len(header)
         for row in reader:
             start, line = line + 1, reader.line_num
             if start in decode_errors:
-                yield LeadError(start, None, decode_errors[start])
+                yield LeadError(start, None, decode_errors[start], row)
             elif any(cell.strip() for cell in row):
-                yield _lead(start, header, row, column=recipient_column, fields=fields, seen=seen)
+                if len(row) != width:
+                    message = f"{len(row)} cells where the header has {width}"
+                    yield LeadError(start, None, message, row)
+                    continue
+                values = {name: row[i].strip() for name, i in index.items()}
+                yield _lead(start, values, row, column=recipient_column, required=must, seen=seen)
+
+
+def leads_header(path: Path) -> list[str]:
+    """The header row as written (for a file of refused rows in the same shape)."""
+    with path.open("rb") as raw:
+        first = raw.readline()
+    text = first.decode("utf-8-sig", errors="replace")
+    return next(csv.reader([text], delimiter=sniff_delimiter(first)), [])
+
+
+def sniff_delimiter(first_line: bytes) -> str:
+    """The header's most frequent delimiter (a comma when it has none)."""
+    counts = [(first_line.count(d.encode()), d) for d in DELIMITERS]
+    best, delimiter = max(counts, key=lambda c: c[0])
+    return delimiter if best else ","
+
+
+def _encoding_problem(first_line: bytes) -> str | None:
+    if first_line.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first_line:
+        return "line 1 is UTF-16 text, not UTF-8; save the file as UTF-8 (Excel: CSV UTF-8)"
+    return None
 
 
 def _decoded(raw: Iterable[bytes], errors: dict[int, str]) -> Iterator[str]:
@@ -72,48 +126,72 @@ def _decoded(raw: Iterable[bytes], errors: dict[int, str]) -> Iterator[str]:
         try:
             text = data.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
-            errors[number] = f"not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8"
+            errors[number] = (
+                f"not UTF-8 text (byte {exc.start + 1} of the line); save the file as UTF-8"
+                " (Excel: CSV UTF-8)"
+            )
             text = "\n"
         yield text
 
 
-def _header_problem(header: list[str], fields: Iterable[str]) -> LeadError | None:
-    if not any(c in header for c in RECIPIENT_COLUMNS):
-        return LeadError(1, None, f"the header needs one of {', '.join(RECIPIENT_COLUMNS)}")
-    present = sum(c in header for c in RECIPIENT_COLUMNS)
-    if present > 1:
-        return LeadError(1, None, f"use only one of {', '.join(RECIPIENT_COLUMNS)}")
-    missing = [f for f in fields if f not in header]
+def _mapped_header(
+    written: list[str], fields: list[str], columns: Mapping[str, str]
+) -> tuple[list[str], LeadError | None]:
+    """The header with mapped columns renamed to their fields, or what is wrong with it."""
+    cells = [c.strip() for c in written]
+    missing = [f"{name} = {header!r}" for name, header in columns.items() if header not in cells]
     if missing:
-        return LeadError(
-            1, None, f"the templates use columns the header lacks: {', '.join(missing)}"
+        shown = ", ".join(repr(c) for c in cells)
+        return cells, LeadError(
+            1,
+            None,
+            f"[columns] maps {'; '.join(missing)}, but the header has no such column"
+            f" (it has {shown})",
         )
-    duplicated = sorted({c for c in header if header.count(c) > 1})
+    rename = {header: name for name, header in columns.items()}
+    header = [rename.get(c, c) for c in cells]
+    present = [c for c in RECIPIENT_COLUMNS if c in header]
+    if not present:
+        hint = ' (or map one in [columns], e.g. linkedin_url = "Profile URL")'
+        return header, LeadError(
+            1, None, f"the header needs one of {', '.join(RECIPIENT_COLUMNS)}{hint}"
+        )
+    if len(present) > 1:
+        return header, LeadError(1, None, f"use only one of {', '.join(RECIPIENT_COLUMNS)}")
+    lacking = [f for f in fields if f not in header]
+    if lacking:
+        example = lacking[0]
+        return header, LeadError(
+            1,
+            None,
+            f"the templates use columns the header lacks: {', '.join(lacking)} (add them, or"
+            f' map them in the campaign file: [columns] {example} = "<its header>")',
+        )
+    used = {present[0], *fields}
+    duplicated = sorted({c for c in header if c in used and header.count(c) > 1})
     if duplicated:
-        return LeadError(1, None, f"duplicate columns: {', '.join(duplicated)}")
-    return None
+        return header, LeadError(1, None, f"duplicate columns: {', '.join(duplicated)}")
+    return header, None
 
 
 def _lead(
     line: int,
-    header: list[str],
-    row: list[str],
+    values: dict[str, str],
+    cells: list[str],
     *,
     column: str,
-    fields: Iterable[str],
+    required: Iterable[str],
     seen: dict[str, int],
 ) -> Lead | LeadError:
-    if len(row) != len(header):
-        return LeadError(line, None, f"{len(row)} cells where the header has {len(header)}")
-    values = dict(zip(header, (cell.strip() for cell in row), strict=True))
-    for name in fields:
+    for name in required:
         if not values[name]:
-            return LeadError(line, name, "empty, but a template uses it")
+            message = f"empty, but a template uses it (or give a fallback: {{{name}|…}})"
+            return LeadError(line, name, message, cells)
     try:
         recipient = parse_recipient(values[column], expect=RECIPIENT_COLUMNS[column])
     except ValueError as exc:
-        return LeadError(line, column, str(exc))
+        return LeadError(line, column, str(exc), cells)
     first = seen.setdefault(recipient.value, line)
     if first != line:
-        return LeadError(line, column, f"the same recipient as line {first}")
-    return Lead(line, recipient, values)
+        return LeadError(line, column, f"the same recipient as line {first}", cells, first)
+    return Lead(line, recipient, values, cells)

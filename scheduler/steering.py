@@ -73,6 +73,15 @@ class StepReplies:
 
 
 @dataclass(frozen=True)
+class VariantLine:
+    step: int  # 1-based
+    variant: str
+    sent: int
+    replied: int  # recipients whose reply came after this step (and before the next)
+    reply_rate: float | None
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     name: str
     status: str
@@ -82,6 +91,7 @@ class CampaignReport:
     replies: list[StepReplies] = field(default_factory=list)
     replied: int = 0  # recipients who replied, in all
     reply_rate: float | None = None  # of the recipients contacted
+    variants: list[VariantLine] = field(default_factory=list)  # A/B variants' results
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -139,6 +149,10 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
         replies.append(StepReplies(step + 1, step_sent, replied, _rate(replied, step_sent)))
     contacted = sum(n for (s, _), n in sent.items() if s == 0)
     replied_in_all = runtime.recipients.replied_recipients(name)
+    variants = [
+        VariantLine(step + 1, variant, n, replied, _rate(replied, n))
+        for (step, variant), (n, replied) in sorted(runtime.store.variant_counts(name).items())
+    ]
     return CampaignReport(
         name,
         campaign.status.value,
@@ -148,6 +162,7 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
         replies,
         replied_in_all,
         _rate(replied_in_all, contacted),
+        variants,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from worker.models import Campaign, CampaignStatus, Delivery, MediaRecord
@@ -36,16 +36,34 @@ class CampaignStore:
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
 
-    def write(self, campaign: Campaign, batches: Iterable[list[dict[str, Any]]]) -> int:
-        """The campaign row and all its delivery rows, in one transaction; returns the count."""
-        written = 0
+    def write(
+        self,
+        campaign: Campaign,
+        batches: Iterable[list[dict[str, Any]]],
+        media: Sequence[MediaRecord] = (),
+    ) -> int:
+        """The campaign row, its files and all its delivery rows, in one transaction; returns
+        the count of deliveries."""
         with self.engine.begin() as connection:
             connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
-            for rows in batches:
-                if rows:
-                    connection.execute(sa.insert(Delivery), rows)
-                    written += len(rows)
-        return written
+            refs = [record.ref for record in media]
+            known = sa.select(col(MediaRecord.ref)).where(col(MediaRecord.ref).in_(refs))
+            stored = {r for (r,) in connection.execute(known)} if refs else set()
+            for record in media:
+                if record.ref not in stored:
+                    connection.execute(sa.insert(MediaRecord).values(**record.model_dump()))
+            return _insert(connection, batches)
+
+    def add(self, name: str, batches: Iterable[list[dict[str, Any]]]) -> int:
+        """More delivery rows for campaign `name`, in one transaction; returns the count."""
+        with self.engine.begin() as connection:
+            touched = (
+                sa.update(Campaign)
+                .where(col(Campaign.name) == name)
+                .values(updated_at=sa.func.now())
+            )
+            connection.execute(touched)  # and holds the campaign's row until the commit
+            return _insert(connection, batches)
 
     def media(self, ref: str) -> MediaFile:
         """A stored file; KeyError when a delivery refers to one that is not there."""
@@ -54,3 +72,12 @@ class CampaignStore:
             if record is None:
                 raise KeyError(f"no stored file {ref}")
             return MediaFile.from_base64(record.data_base64, record.content_type)
+
+
+def _insert(connection: Connection, batches: Iterable[list[dict[str, Any]]]) -> int:
+    written = 0
+    for rows in batches:
+        if rows:
+            connection.execute(sa.insert(Delivery), rows)
+            written += len(rows)
+    return written

@@ -142,6 +142,9 @@ class Campaign(SQLModel, table=True):
     recontact: bool = False
     # When a follow-up's reply check keeps failing past the longest wait: "send" or "hold".
     on_unreadable: str = Field(default="hold", max_length=8)
+    # The campaign file as parsed (JSON; files by their stored reference): `add-leads` renders
+    # new recipients from it exactly as the first ones.
+    spec: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_utc(nullable=False))
     updated_at: datetime = Field(sa_column=_utc(nullable=False))
 

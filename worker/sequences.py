@@ -119,7 +119,10 @@ class Sequences:
         zone = ZoneInfo(account.timezone if account else "UTC")
         campaign = self.runtime.campaigns.get(delivery.campaign)
         due = window_of(campaign).next_open(now + timedelta(seconds=follow_up.after_s or 0), zone)
-        conversation = delivery.conversation_id or delivery.conversation
+        # The same conversation as the step before; an InMail always opens a new one.
+        conversation = (
+            None if follow_up.inmail else delivery.conversation_id or delivery.conversation
+        )
         if not store.move(
             follow_up.id,
             [Status.WAITING],

@@ -29,6 +29,7 @@ from worker.models import (
     CampaignStatus,
     Delivery,
     RecipientFlag,
+    ReplyRecord,
     Status,
     UTCDateTime,
 )
@@ -590,6 +591,38 @@ class DeliveryStore:
         with self.engine.connect() as connection:
             return {(int(s), str(a)): int(n) for s, a, n in connection.execute(statement)}
 
+    def variant_counts(self, campaign: str) -> dict[tuple[int, str], tuple[int, int]]:
+        """Per (step, A/B variant): how many were sent, and how many of their recipients
+        replied after that step (before the next one was sent)."""
+        replied = (
+            sa.select(col(ReplyRecord.recipient))
+            .where(
+                col(ReplyRecord.campaign) == campaign,
+                col(ReplyRecord.recipient) == col(Delivery.recipient),
+                col(ReplyRecord.step) == col(Delivery.step),
+            )
+            .exists()
+        )
+        statement = (
+            sa.select(
+                col(Delivery.step),
+                col(Delivery.variant),
+                sa.func.count(),
+                sa.func.sum(sa.case((replied, 1), else_=0)),
+            )
+            .where(
+                col(Delivery.campaign) == campaign,
+                col(Delivery.variant).is_not(None),
+                col(Delivery.status) == Status.SENT,
+            )
+            .group_by(col(Delivery.step), col(Delivery.variant))
+        )
+        with self.engine.connect() as connection:
+            return {
+                (int(s), str(v)): (int(n), int(r or 0))
+                for s, v, n, r in connection.execute(statement)
+            }
+
     def next_step(self, delivery: Delivery) -> Delivery | None:
         """The follow-up waiting for `delivery` to be sent, if any."""
         statement = select(Delivery).where(
@@ -682,6 +715,18 @@ class DeliveryStore:
                     found.add(str(recipient))
                 found.update(by_urn.get(urn, ()))
         return found
+
+    def in_campaign(self, campaign: str, recipients: Sequence[str]) -> set[str]:
+        """Which of `recipients` campaign `campaign` already has, whatever became of them."""
+        if not recipients:
+            return set()
+        statement = sa.select(col(Delivery.recipient)).where(
+            col(Delivery.campaign) == campaign,
+            col(Delivery.step) == 0,
+            col(Delivery.recipient).in_(recipients),
+        )
+        with self.engine.connect() as connection:
+            return {str(r) for (r,) in connection.execute(statement)}
 
     def queue_entries(
         self,

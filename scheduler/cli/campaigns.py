@@ -4,16 +4,27 @@ them."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
-from scheduler.campaigns import start_campaign
+from scheduler.campaigns import Plan, add_leads, start_campaign
 from scheduler.steering import (
     campaign_report,
     cancel_campaign,
@@ -25,35 +36,70 @@ from worker.runtime import get_runtime
 campaign_app = typer.Typer(help="Start and steer campaigns.", no_args_is_help=True)
 
 
+SkipInvalid = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid",
+        help="Import the valid rows; write each refused row, with its line and reason, to"
+        " the rejects file (duplicates are skipped and counted).",
+    ),
+]
+Rejects = Annotated[
+    Path | None,
+    typer.Option(help="Where --skip-invalid writes refused rows (default: REJECTS.csv beside"
+                 " the leads file)."),
+]  # fmt: skip
+DryRun = Annotated[bool, typer.Option(help="Check and show the plan; write nothing.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")]
+
+
 @campaign_app.command("start")
 def start(
     campaign_file: Annotated[Path, typer.Argument(help="The campaign file (TOML).")],
     leads_file: Annotated[Path, typer.Argument(help="Recipients (CSV with a header).")],
-    dry_run: Annotated[bool, typer.Option(help="Check and show the plan; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    rejects: Rejects = None,
 ) -> None:
     """Check both files whole, then record and queue every step for every recipient."""
     runtime = get_runtime()
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True, disable=as_json) as progress:
-        tasks = {
-            "checking": progress.add_task("checking recipients", total=None),
-            "writing": progress.add_task("writing deliveries", total=None, visible=False),
-        }
+    with import_progress(leads_file, disable=as_json) as advance:
+        plan = start_campaign(
+            runtime, campaign_file, leads_file, dry_run=dry_run, progress=advance,
+            skip_invalid=skip_invalid, rejects=rejects,
+        )  # fmt: skip
+    show_plan(plan, dry_run=dry_run, as_json=as_json)
 
-        def advance(phase: str, count: int) -> None:
-            progress.update(tasks[phase], visible=True, advance=count)
 
-        plan = start_campaign(runtime, campaign_file, leads_file, dry_run=dry_run, progress=advance)
+@campaign_app.command("add-leads")
+def add(
+    name: Annotated[str, typer.Argument(help="The campaign.")],
+    leads_file: Annotated[Path, typer.Argument(help="Recipients (CSV with a header).")],
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    skip_invalid: SkipInvalid = False,
+    rejects: Rejects = None,
+) -> None:
+    """Add recipients to a running campaign: the same checks and steps as at its start, and
+    nobody it already has or that outreach must not contact again."""
+    runtime = get_runtime()
+    with import_progress(leads_file, disable=as_json) as advance:
+        plan = add_leads(
+            runtime, name, leads_file, dry_run=dry_run, progress=advance,
+            skip_invalid=skip_invalid, rejects=rejects,
+        )  # fmt: skip
+    show_plan(plan, dry_run=dry_run, as_json=as_json)
+
+
+def show_plan(plan: Plan, *, dry_run: bool, as_json: bool) -> None:
     view = {
         "campaign": plan.campaign, "recipients": plan.recipients,
-        "per_account": dict(plan.per_account), "skipped": len(plan.skipped), "sends": plan.sends,
+        "per_account": dict(plan.per_account), "skipped": plan.skipped_count,
+        "rejected": plan.rejected, "duplicates": plan.duplicates,
+        "rejects_file": str(plan.rejects_file) if plan.rejects_file else None,
+        "sends": plan.sends,
+        "variants": {f"{step}:{name}": n for (step, name), n in sorted(plan.variants.items())},
         "samples": {a: {"to": to, "text": text} for a, (to, text) in plan.samples.items()},
         "finish_estimate": plan.finish_estimate.isoformat() if plan.finish_estimate else None,
         "dry_run": dry_run,
@@ -64,15 +110,67 @@ def start(
     verb = "would queue" if dry_run else "queued"
     typer.echo(
         f"campaign {plan.campaign}: {plan.recipients} recipients, {verb} {plan.sends}"
-        f" sends, {len(plan.skipped)} skipped"
+        f" sends, {plan.skipped_count} skipped"
     )
+    if plan.rejects_file is not None:
+        typer.echo(
+            f"  {plan.rejected} rows refused, written with their line and reason to"
+            f" {plan.rejects_file}; {plan.duplicates} duplicate rows skipped"
+        )
     for account, count in sorted(plan.per_account.items()):
         to, text = plan.samples[account]
         typer.echo(f"  {account}: {count} recipients; first message, to {to}:\n    {text}")
-    for recipient, why in list(plan.skipped.items())[:20]:
+    for (step, name), count in sorted(plan.variants.items()):
+        typer.echo(f"  step {step}, variant {name}: {count} recipients")
+    for recipient, why in plan.skipped.items():
         typer.echo(f"  skipped {recipient}: {why}")
+    if plan.skipped_count > len(plan.skipped):
+        typer.echo(f"  … and {plan.skipped_count - len(plan.skipped)} more skipped")
     if plan.finish_estimate:
         typer.echo(f"  expected to finish around {plan.finish_estimate:%Y-%m-%d %H:%M} UTC")
+
+
+class RateColumn(ProgressColumn):
+    """Rows per second, as rich measures it over the last moments."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:,.0f} rows/s")
+
+
+@contextmanager
+def import_progress(leads_file: Path, *, disable: bool) -> Iterator[Callable[[str, int], None]]:
+    """A bar for each pass over the leads, with rows/s and the time left."""
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=disable) as progress:
+        rows = None if disable else count_rows(leads_file)
+        tasks = {
+            "checking": progress.add_task("checking recipients", total=rows),
+            "writing": progress.add_task("writing deliveries", total=None, visible=False),
+        }
+
+        def advance(phase: str, count: int) -> None:
+            progress.update(tasks[phase], visible=True, advance=count)
+
+        yield advance
+
+
+def count_rows(path: Path) -> int | None:
+    """About how many rows the file has (a quoted cell over two lines counts twice)."""
+    try:
+        with path.open("rb") as raw:
+            return max(
+                sum(chunk.count(b"\n") for chunk in iter(lambda: raw.read(1 << 20), b"")) - 1, 0
+            )
+    except OSError:
+        return None
 
 
 @campaign_app.command("status")
@@ -97,6 +195,14 @@ def status(
         replies.add_row(str(after.step), str(after.sent), str(after.replied), rate)
     Console().print(replies)
     typer.echo(f"replied: {report.replied} ({_percent(report.reply_rate)} of those contacted)")
+    if report.variants:
+        variants = Table("step", "variant", "sent", "replied after it", "reply rate")
+        for variant in report.variants:
+            variants.add_row(
+                str(variant.step), variant.variant, str(variant.sent), str(variant.replied),
+                _percent(variant.reply_rate),
+            )  # fmt: skip
+        Console().print(variants)
     accounts = Table(
         "account", "sent today", "still to send", "paused", "contacted", "replied", "rate"
     )

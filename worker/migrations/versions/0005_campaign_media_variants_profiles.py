@@ -1,6 +1,7 @@
 """Campaigns as people run them: a step's A/B variant on each delivery, attached files stored
-once (`media`, referenced by `deliveries.media_ref`), and profile URLs resolved to URNs
-(`profile_urns`, OutX Fetch Profile's answers, cached).
+once (`media`, referenced by `deliveries.media_ref`), the campaign file kept with its campaign
+(`campaigns.spec`, for `add-leads`), and profile URLs resolved to URNs (`profile_urns`, OutX
+Fetch Profile's answers, cached).
 
 Revision ID: 0005
 Revises: 0004
@@ -22,6 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("media_ref", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("variant", sa.String(length=40), nullable=True))
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("spec", sa.Text(), nullable=True))
     op.create_table(
         "media",
         sa.Column("ref", sa.String(length=64), nullable=False),
@@ -43,6 +46,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("profile_urns")
     op.drop_table("media")
+    with op.batch_alter_table("campaigns", schema=None) as batch_op:
+        batch_op.drop_column("spec")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("variant")
         batch_op.drop_column("media_ref")

@@ -1,0 +1,396 @@
+"""Recipients into a campaign, for `campaign start` and `campaign add-leads` alike.
+
+The CSV is read twice, as a stream, so memory stays flat whatever its size. The first pass
+checks every row (recipient, template fields, the assigned sender's provider rules,
+duplicates) and decides who is skipped (opted out, already contacted, already in this
+campaign); by default any error stops everything before a single row is written, and with
+`skip_invalid` each refused row goes to the rejects file instead. The second pass yields every
+step of every sequence as delivery rows, for the caller to write in one transaction.
+
+What a recipient gets is decided by seeds drawn from their idempotency key, never by chance at
+render time: the same person gets the same variant and spintax on both passes and in reports.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scheduler.assignment import Assigner
+from scheduler.campaign_file import CampaignSpec
+from scheduler.campaign_steps import Step, Variant
+from scheduler.idempotency import campaign_step_key
+from scheduler.leads import Lead, LeadError, leads_header, read_leads
+from scheduler.rejects import RejectsFile
+from worker.accounts import ProviderName
+from worker.errors import CampaignFileError, CampaignInputError, Problem
+from worker.models import MediaRecord, Status
+from worker.providers import check_request
+from worker.providers.base import MediaFile, SendRequest
+from worker.recipients import Recipient, parse_recipient
+from worker.runtime import Runtime
+from worker.windows import SendWindow
+
+BATCH = 2000
+SAMPLES = 20  # skipped recipients kept to show; the rest are counted
+Progress = Callable[[str, int], None]  # ("checking" or "writing", rows done since)
+_PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
+
+
+@dataclass
+class Plan:
+    """What importing does (or would do, for --dry-run)."""
+
+    campaign: str
+    recipients: int = 0  # good rows read (skipped ones included)
+    per_account: Counter[str] = field(default_factory=Counter)
+    samples: dict[str, tuple[str, str]] = field(default_factory=dict)  # account -> (to, text)
+    skipped: dict[str, str] = field(default_factory=dict)  # recipient -> why (a sample)
+    skipped_count: int = 0
+    sends: int = 0
+    finish_estimate: datetime | None = None
+    rejected: int = 0  # rows refused (written to the rejects file)
+    duplicates: int = 0  # rows naming a recipient an earlier row named (skip_invalid)
+    rejects_file: Path | None = None
+    variants: Counter[tuple[int, str]] = field(default_factory=Counter)  # (step, name) -> count
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One step as one recipient gets it."""
+
+    key: str
+    variant: Variant
+    text: str
+    subject: str | None
+
+
+class LeadsImport:
+    def __init__(
+        self,
+        runtime: Runtime,
+        spec: CampaignSpec,
+        leads_file: Path,
+        *,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+        adding: bool = False,
+        skip_invalid: bool = False,
+        rejects: Path | None = None,
+    ):
+        self.runtime = runtime
+        self.spec = spec
+        self.leads_file = leads_file
+        self.now = now or datetime.now(UTC)
+        self.progress = progress or (lambda phase, count: None)
+        self.adding = adding  # into a campaign that already has recipients
+        self.skip_invalid = skip_invalid
+        self.rejects_path = rejects
+        self.fields = list(dict.fromkeys(f for step in spec.steps for f in step.fields))
+        self.required = list(dict.fromkeys(f for step in spec.steps for f in step.required))
+        self.pool: list[tuple[str, ProviderName, int]] = []  # (account, provider, daily cap)
+        for name in spec.accounts:
+            account = runtime.accounts[name]
+            cap = account.daily_limit or runtime.settings.daily_limit
+            self.pool.append((name, account.provider, min(cap, spec.daily_limit or cap)))
+        self.check_steps()
+
+    def check_steps(self) -> None:
+        """Every step must be sendable by at least one provider of the campaign's accounts;
+        leads then go only to accounts whose provider can send all of their steps."""
+        providers = dict.fromkeys(provider for _, provider, _ in self.pool)
+        problems = []
+        for i, step in enumerate(self.spec.steps, start=1):
+            for variant in step.variants:
+                subject = variant.subject.text if variant.subject else None
+                request = self.request(step, _PROBE, "probe", subject)
+                refusals = {p: _step_parts(check_request(p, request)) for p in providers}
+                if all(refusals.values()):
+                    at = f"steps[{i}]" + (f".variants[{variant.name}]" if variant.name else "")
+                    why = "; ".join(
+                        f"{provider}: {', '.join(map(str, found))}"
+                        for provider, found in refusals.items()
+                    )
+                    problems.append(Problem(at, f"no account of this campaign can send it ({why})"))
+        if problems:
+            raise CampaignFileError(f"campaign {self.spec.name!r}", problems)
+
+    def request(
+        self, step: Step, recipient: Recipient, text: str, subject: str | None
+    ) -> SendRequest:
+        """What a provider is asked to check (a stand-in for the file: only its type counts)."""
+        media = step.media
+        probe = MediaFile(media.content_type, b"") if media is not None else None
+        return SendRequest(recipient, text, subject, step.inmail, step.media_link, probe)
+
+    def render(self, lead: Lead) -> list[Rendered]:
+        out = []
+        for number, step in enumerate(self.spec.steps):
+            key = campaign_step_key(self.spec.name, lead.recipient.value, number)
+            variant = step.pick(int(key[16:32], 16))
+            seed = int(key[:16], 16)
+            text = variant.template.render(lead.values, seed)
+            subject = variant.subject.render(lead.values, seed) if variant.subject else None
+            out.append(Rendered(key, variant, text, subject))
+        return out
+
+    def judge(self, lead: Lead, rendered: list[Rendered]) -> Callable[[ProviderName], list[str]]:
+        """For one lead: what a provider would refuse in any of its steps (each provider is
+        asked at most once per lead)."""
+        by_provider: dict[ProviderName, list[str]] = {}
+
+        def problems(provider: ProviderName) -> list[str]:
+            if provider not in by_provider:
+                by_provider[provider] = [
+                    str(problem)
+                    for step, r in zip(self.spec.steps, rendered, strict=True)
+                    for problem in check_request(
+                        provider, self.request(step, lead.recipient, r.text, r.subject)
+                    )
+                ]
+            return by_provider[provider]
+
+        return problems
+
+    def check(self) -> Plan:
+        """The first pass: every error in the file, or the plan."""
+        assigner = Assigner(self.pool)
+        plan = Plan(self.spec.name)
+        errors: list[tuple[int, str]] = []  # (line, message), reported in line order
+        rejects = None
+        if self.skip_invalid:
+            path = self.rejects_path or self.leads_file.parent / "REJECTS.csv"
+            rejects = RejectsFile(path, leads_header(self.leads_file))
+            plan.rejects_file = path
+        try:
+            batch: list[Lead] = []
+            for item in self._leads():
+                if isinstance(item, LeadError):
+                    self._refuse(item, plan, errors, rejects)
+                    continue
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    self._check_batch(batch, assigner, plan, errors, rejects)
+                    batch = []
+            self._check_batch(batch, assigner, plan, errors, rejects)
+        finally:
+            if rejects is not None:
+                rejects.close()
+        if errors:
+            ordered = sorted(errors)
+            raise CampaignInputError(
+                [message for _, message in ordered], [line for line, _ in ordered]
+            )
+        plan.finish_estimate = self.estimate(plan.per_account)
+        return plan
+
+    def _leads(self) -> Iterator[Lead | LeadError]:
+        return read_leads(
+            self.leads_file, self.fields, required=self.required, columns=self.spec.columns
+        )
+
+    def _refuse(
+        self,
+        item: LeadError,
+        plan: Plan,
+        errors: list[tuple[int, str]],
+        rejects: RejectsFile | None,
+    ) -> None:
+        if rejects is None or item.line == 1:  # a header problem refuses the whole file
+            errors.append((item.line, item.describe(str(self.leads_file))))
+        elif item.duplicate_of is not None:
+            plan.duplicates += 1
+        else:
+            column = f"{item.column}: " if item.column else ""
+            rejects.add(item.line, column + item.message, item.cells)
+            plan.rejected += 1
+
+    def _check_batch(
+        self,
+        leads: list[Lead],
+        assigner: Assigner,
+        plan: Plan,
+        errors: list[tuple[int, str]],
+        rejects: RejectsFile | None,
+    ) -> None:
+        skips = self.skips([lead.recipient.value for lead in leads])
+        for lead in leads:
+            plan.recipients += 1
+            why = skips.get(lead.recipient.value)
+            if why is not None:
+                plan.skipped_count += 1
+                if len(plan.skipped) < SAMPLES:
+                    plan.skipped[lead.recipient.value] = why
+                continue
+            rendered = self.render(lead)
+            problems = self.judge(lead, rendered)
+            account = assigner.assign(_accepting(problems))
+            if account is None:
+                found = {p for provider in assigner.providers for p in problems(provider)}
+                reason = f"no account in the pool can send this: {'; '.join(sorted(found))}"
+                plan.recipients -= 1
+                self._refuse(LeadError(lead.line, None, reason, lead.cells), plan, errors, rejects)
+                continue
+            plan.per_account[account] += 1
+            plan.sends += len(self.spec.steps)
+            for number, r in enumerate(rendered, start=1):
+                if r.variant.name is not None:
+                    plan.variants[(number, r.variant.name)] += 1
+            if account not in plan.samples:
+                plan.samples[account] = (lead.recipient.value, rendered[0].text)
+        self.progress("checking", len(leads))
+
+    def skips(self, recipients: list[str]) -> dict[str, str]:
+        """Who not to contact, and why: opted out always; contacted unless `recontact`;
+        already in this campaign (adding leads) always."""
+        store = self.runtime.store
+        skips = {
+            r: "opted out"
+            for r, flag in self.runtime.recipients.flags(recipients).items()
+            if flag.opted_out_at is not None
+        }
+        if self.adding:
+            for recipient in store.in_campaign(self.spec.name, recipients):
+                skips.setdefault(recipient, "already in this campaign")
+        if not self.spec.recontact:
+            for recipient in store.contacted(recipients):
+                skips.setdefault(recipient, "already contacted by outreach")
+        return skips
+
+    def rows(self) -> Iterator[list[dict[str, Any]]]:
+        """The second pass: delivery rows, batch by batch, decided exactly as `check` did.
+        Refused rows were reported by `check`; here they are left out."""
+        assigner = Assigner(self.pool)
+        batch: list[dict[str, Any]] = []
+        leads: list[Lead] = []
+        for item in self._leads():
+            if isinstance(item, Lead):
+                leads.append(item)
+            if len(leads) >= BATCH:
+                batch.extend(self._rows(leads, assigner))
+                leads = []
+            if len(batch) >= BATCH:
+                yield batch
+                self.progress("writing", len(batch))
+                batch = []
+        batch.extend(self._rows(leads, assigner))
+        yield batch
+        self.progress("writing", len(batch))
+
+    def _rows(self, leads: list[Lead], assigner: Assigner) -> Iterator[dict[str, Any]]:
+        skips = self.skips([lead.recipient.value for lead in leads])
+        for lead in leads:
+            rendered = self.render(lead)
+            why = skips.get(lead.recipient.value)
+            if why is not None:
+                first = rendered[0]
+                yield self.row(lead, 0, first, self.spec.accounts[0], Status.SKIPPED, error=why)
+                continue
+            account = assigner.assign(_accepting(self.judge(lead, rendered)))
+            if account is None:
+                continue  # refused: in the rejects file
+            for step, r in enumerate(rendered):
+                status = Status.QUEUED if step == 0 else Status.WAITING
+                yield self.row(lead, step, r, account, status)
+
+    def row(
+        self,
+        lead: Lead,
+        number: int,
+        rendered: Rendered,
+        account: str,
+        status: Status,
+        *,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        step = self.spec.steps[number]
+        media = step.media
+        return {
+            "idempotency_key": rendered.key,
+            "campaign": self.spec.name, "step": number, "account": account,
+            "provider": self.runtime.accounts[account].provider,
+            "recipient": lead.recipient.value, "text": rendered.text,
+            "subject": rendered.subject, "inmail": step.inmail, "media_link": step.media_link,
+            "media_ref": media.ref if media else None,
+            "media_type": media.content_type if media else None,
+            "variant": rendered.variant.name,
+            "status": status, "attempts": 0, "rate_limits": 0, "error": error,
+            "after_s": step.after_s if number else None,
+            "created_at": self.now, "due_at": self.now, "updated_at": self.now,
+        }  # fmt: skip
+
+    def media(self) -> list[MediaRecord]:
+        """The files the steps attach, to store once with the campaign."""
+        records = {}
+        for step in self.spec.steps:
+            media = step.media
+            if media is not None and media.data is not None:
+                records[media.ref] = MediaRecord(
+                    ref=media.ref,
+                    content_type=media.content_type,
+                    data_base64=base64.b64encode(media.data).decode("ascii"),
+                    created_at=self.now,
+                )
+        return list(records.values())
+
+    def estimate(self, per_account: Counter[str]) -> datetime | None:
+        steps = len(self.spec.steps)
+        sends = {name: count * steps for name, count in per_account.items()}
+        zone = ZoneInfo(self.runtime.accounts[self.spec.accounts[0]].timezone)
+        window = self.spec.window
+        start = window.next_open(self.now, zone) if window else self.now
+        followups_s = sum(step.after_s for step in self.spec.steps)
+        return finish_estimate(
+            self.runtime,
+            sends,
+            {name: cap for name, _, cap in self.pool},
+            window=window,
+            start=start,
+            followups_s=followups_s,
+        )
+
+
+def finish_estimate(
+    runtime: Runtime,
+    sends: dict[str, int],
+    capacities: dict[str, int],
+    *,
+    window: SendWindow | None,
+    start: datetime,
+    followups_s: float = 0.0,
+) -> datetime | None:
+    """When the last send should go: an account makes at most its cap a day, no faster than its
+    mean gap allows within the day's window, on the window's days; follow-ups add their
+    delays. An estimate: replies, skips and rate limits move it."""
+    if not any(sends.values()):
+        return None
+    settings = runtime.settings
+    mean_gap_s = max((settings.pace_min_seconds + settings.pace_max_seconds) / 2, 1e-9)
+    open_s, days_open = 86400.0, 7
+    if window is not None:
+        open_s = window.open_minutes * 60.0
+        days_open = len(window.days)
+    days = (
+        max(
+            count / min(capacities.get(name, settings.daily_limit), open_s / mean_gap_s)
+            for name, count in sends.items()
+        )
+        * 7
+        / days_open
+    )
+    return start + timedelta(days=days, seconds=followups_s)
+
+
+def _accepting(problems: Callable[[ProviderName], list[str]]) -> Callable[[ProviderName], bool]:
+    return lambda provider: not problems(provider)
+
+
+def _step_parts(problems: list[Problem]) -> list[Problem]:
+    """The problems about a step's own settings, not about a recipient or a text."""
+    return [p for p in problems if p.field not in ("recipient", "text")]
