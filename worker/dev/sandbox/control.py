@@ -42,6 +42,11 @@ class SandboxClient:
         result: list[dict[str, Any]] = self._call("GET", "requests")["requests"]
         return result
 
+    def profile_fetches(self) -> list[dict[str, Any]]:
+        """Every OutX Fetch Profile request that made a task {sender, profile_slug, task_id, at}."""
+        result: list[dict[str, Any]] = self._call("GET", "fetches")["fetches"]
+        return result
+
     def reads(self) -> list[dict[str, Any]]:
         """Every read request {provider, path, sender, at, gap_s}, gaps between reads alone."""
         result: list[dict[str, Any]] = self._call("GET", "reads")["reads"]

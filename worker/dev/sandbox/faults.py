@@ -16,7 +16,8 @@ respond         exactly this answer; `deliver` (default false) says whether the 
                 With `content_type`, `body` is a string written as is (not as JSON)
     {"kind": "respond", "status": 200, "body": "<p>hi</p>", "content_type": "text/html",
      "headers": {"X-Trace": "1"}, "deliver": false}
-outx_task       how the OutX task made by the next send ends (see below)
+outx_task       how the OutX task made by the next send ends (see below); with `path`
+                "/linkedin-agent/fetch-profile", the next profile fetch's task instead
     {"kind": "outx_task", "result": "fail", "after_s": 1, "error": "not a connection",
      "statuses": ["queued", "processing"], "final_status": "done"}
 gateway_html    an HTML error page from a gateway, `status` (default 504), text/html; the message
@@ -44,7 +45,8 @@ slug_profile_ids  ConnectSafely reads name people by public id (`jane-doe`) in `
 An `outx_task` task reports `statuses` (default ["pending"]) spread evenly over `after_s`, then
 `final_status` (default "completed", the documented word) with `task_output` `{"sent": true}`
 for `result` "complete", `{"sent": false}` for "fail" (plus `"error"` when the rule sets one);
-"pending" never finishes.
+"pending" never finishes. A profile fetch's task that a rule fails completes without a profile
+(`task_output` `{}`, plus `"error"` when the rule sets one).
 
 Every rule may name `provider`, `path` and `sender` to narrow what it matches, and `count`
 (default 1; null for every matching request).
@@ -84,8 +86,10 @@ FaultKind = Literal[
 TaskResult = Literal["complete", "fail", "pending"]
 RateLimitForm = Literal["http_429", "http_200"]
 
-# The one request an `outx_task` rule shapes: creating the task, not checking it.
+# The one request an `outx_task` rule shapes: creating the task, not checking it; a send's
+# unless the rule names the profile fetch's path.
 TASK_CREATING_PATH = "/linkedin-agent/send-message"
+FETCH_TASK_PATH = "/linkedin-agent/fetch-profile"
 # The ConnectSafely read paths (as `connectsafely_reads` serves them), for the kinds that shape
 # only those reads.
 RECENT_MESSAGES_PATH = "/linkedin/messaging/recent-messages"
@@ -150,7 +154,7 @@ class Fault:
         return self.kind in DELIVERING or bool(self.kind in DELIVER_DEFAULT and self.deliver)
 
     def matches(self, provider: str, path: str, sender: str, *, read: bool = False) -> bool:
-        if self.kind == "outx_task" and path != TASK_CREATING_PATH:
+        if self.kind == "outx_task" and path != (self.path or TASK_CREATING_PATH):
             return False
         if self.kind == "no_data" and provider != "linkup":
             return False
@@ -199,6 +203,8 @@ def _check(fault: Fault) -> None:
         not isinstance(fault.status, int) or not 100 <= fault.status <= 599
     ):
         raise ValueError("status must be an HTTP status, 100 to 599")
+    if fault.kind == "outx_task" and fault.path not in (None, TASK_CREATING_PATH, FETCH_TASK_PATH):
+        raise ValueError(f"outx_task shapes {TASK_CREATING_PATH} or {FETCH_TASK_PATH} tasks")
     if fault.kind == "no_data" and fault.provider not in (None, "linkup"):
         raise ValueError("no_data is LinkUp's alone: its reference page's success example")
     _check_reads(fault)

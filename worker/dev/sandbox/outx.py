@@ -2,6 +2,13 @@
 `GET /linkedin-agent/get-task-status` reports it: `pending` (task_output null), then `completed`
 with task_output `{"sent": true}`, or `{"sent": false}` for a task a fault fails.
 
+`POST /linkedin-agent/fetch-profile` (`{"profile_slug": …}`) creates a Fetch Profile task,
+reported the same way: `completed` with `task_input` `{"task_type": "agent_profile_fetch",
+"profile_slug": …}` and the profile in `task_output`, its `profile_urn` the person's
+`urn:li:fsd_profile:…` (`people`). A profile that is not there (`people.exists`), or a task an
+`outx_task` rule on this path fails, completes without one: the docs do not show that case. A
+fetch is an action of the account like a send: it is in the request log and its pacing checks.
+
 Errors are the documented ones, in their words: the send-message page's table (the seed) and the
 Get Task Status page's (https://docs.outx.ai/linkedin-api/get-task-status: 400 "Missing or
 invalid 'api_agent_task_id'", 404 "Agent task not found" for another team's or no task).
@@ -18,6 +25,7 @@ from worker.dev.sandbox.state import SandboxState, Task, fingerprint
 
 SEND_PATH = "/linkedin-agent/send-message"
 STATUS_PATH = "/linkedin-agent/get-task-status"
+FETCH_PATH = "/linkedin-agent/fetch-profile"
 MAX_MESSAGE_CHARS = 10_000
 
 
@@ -78,6 +86,33 @@ def send_message(state: SandboxState, call: Call) -> Answer:
     return run_send(state, call, DIALECT, sender, validate=validate, accept=accept)
 
 
+def fetch_profile(state: SandboxState, call: Call) -> Answer:
+    key = call.headers.get("x-api-key")
+    if not key:
+        return _error(401, "Missing API Key")
+    body = call.body if isinstance(call.body, dict) else {}
+    sender = fingerprint(key)
+
+    def validate() -> Answer | None:
+        slug = body.get("profile_slug")
+        if not isinstance(slug, str) or not slug.strip():
+            return _error(400, "Missing or invalid 'profile_slug'")
+        return None
+
+    def accept(fault: Fault | None) -> Answer:
+        task = state.create_fetch_task(sender, body["profile_slug"], fault)
+        return Answer(
+            200,
+            {
+                "success": True,
+                "api_agent_task_id": task.id,
+                "message": "Profile fetch task created successfully",
+            },
+        )
+
+    return run_send(state, call, DIALECT, sender, validate=validate, accept=accept)
+
+
 def get_task_status(state: SandboxState, call: Call) -> Answer:
     key = call.headers.get("x-api-key")
     if not key:
@@ -100,13 +135,16 @@ def _task_status(state: SandboxState, call: Call, sender: str) -> Answer:
 
 
 def task_view(task: Task, now: float) -> dict[str, Any]:
+    task_input: dict[str, Any] = {
+        "task_type": "agent_send_message",
+        "recipient_urn": task.recipient_urn,
+        "message": task.text,
+    }
+    if task.profile_slug is not None:
+        task_input = {"task_type": "agent_profile_fetch", "profile_slug": task.profile_slug}
     return {
         "id": task.id,
         "status": task.status_at(now),
-        "task_input": {
-            "task_type": "agent_send_message",
-            "recipient_urn": task.recipient_urn,
-            "message": task.text,
-        },
+        "task_input": task_input,
         "task_output": task.output_at(now),
     }

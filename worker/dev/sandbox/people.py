@@ -5,12 +5,16 @@ Every person has a member id (`ACoAA…`) and a public id (the vanity slug). A p
 by slug gets the member id `fake_member_id(slug)`; one first named by member id gets a made-up
 slug. Senders (the accounts) and recipients draw first names from separate lists, so the two
 sides of a conversation never share a name.
+
+Everyone a send names exists; for OutX's Fetch Profile, a public id that starts `no-such-`
+names no one (`exists`), so a test can ask for a profile that is not there.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote
 
 from worker.dev.sandbox.ids import fake_id, fake_member_id
@@ -30,6 +34,8 @@ _LAST_NAMES = (
     "Prioux", "Bell", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Novak", "Haddad", "Reyes",
     "Fischer", "Kowalski", "Dubois",
 )  # fmt: skip
+_CITIES = ("Lyon, France", "Berlin, Germany", "Austin, Texas", "Osaka, Japan", "Porto, Portugal")
+NOT_ON_LINKEDIN = "no-such-"  # a public id with this start names no one (Fetch Profile)
 _ROLES = ("Head of Sales", "Founder", "Engineering Manager", "Recruiter", "Product Lead")
 _COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries")
 
@@ -92,6 +98,30 @@ def recipient(spelling: str) -> Person:
         slug = slug or "unknown"
         return _person(fake_member_id(slug), slug, _RECIPIENT_FIRST_NAMES)
     return _person(member_id, None, _RECIPIENT_FIRST_NAMES)
+
+
+def exists(spelling: str) -> bool:
+    """Whether a profile named this way is on the sandbox's LinkedIn (Fetch Profile)."""
+    member_id, slug = parse_spelling(spelling)
+    if member_id is not None:
+        return True
+    return slug is not None and not slug.startswith(NOT_ON_LINKEDIN)
+
+
+def profile(person: Person) -> dict[str, Any]:
+    """`person`'s profile as OutX's Fetch Profile gives it (`task_output`): the fields its page
+    lists, and `profile_urn`, which its send-connection-request page calls "a
+    urn:li:fsd_profile:... string"."""
+    seed = int(fake_id(person.member_id), 16)
+    return {
+        "name": person.name,
+        "headline": person.headline,
+        "location": _CITIES[seed // 17 % len(_CITIES)],
+        "profile_url": person.vanity_url,
+        "connections": 50 + seed % 450,
+        "followers": 60 + seed % 900,
+        "profile_urn": person.urn,
+    }
 
 
 def account_owner(sender: str) -> Person:

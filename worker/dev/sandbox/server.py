@@ -1,5 +1,5 @@
-"""The sandbox's HTTP server: the provider paths (five for sending, four for reading) plus a
-control API under `/_sandbox/`.
+"""The sandbox's HTTP server: the provider paths (five for sending, OutX's Fetch Profile, four
+for reading) plus a control API under `/_sandbox/`.
 
 Unless a fault rule says otherwise, the provider paths answer only as the providers' docs do
 (see `linkup`, `linkup_reads`, `connectsafely`, `connectsafely_reads` and `outx`); every
@@ -8,7 +8,10 @@ undocumented answer is a named fault (see `faults`), switched on through the con
 GET    /_sandbox/health                    {"ok": true}
 GET    /_sandbox/messages                  every delivered message; an OutX one has the status
                                            its task gives it: pending, sent or failed
-GET    /_sandbox/requests                  every send request, with the gap since the last
+GET    /_sandbox/requests                  every send request (and OutX profile fetch: an
+                                           action paced like a send), with the gap since the last
+GET    /_sandbox/fetches                   every OutX profile fetch {sender, profile_slug,
+                                           task_id, at}
 GET    /_sandbox/reads                     every read request {provider, path, sender, at, gap_s},
                                            the gap since the sender's previous read (sends apart);
                                            a path that carries an id is named by its template
@@ -61,6 +64,7 @@ PROVIDER_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", connectsafely.CONVERSATIONS_PATH): connectsafely.send_message,
     ("POST", outx.SEND_PATH): outx.send_message,
     ("GET", outx.STATUS_PATH): outx.get_task_status,
+    ("POST", outx.FETCH_PATH): outx.fetch_profile,
     ("POST", linkup_reads.CONVERSATION_PATH): linkup_reads.get_conversation,
     ("POST", linkup_reads.INBOX_PATH): linkup_reads.get_inbox,
     ("GET", connectsafely_reads.RECENT_MESSAGES_PATH): connectsafely_reads.recent_messages,
@@ -82,6 +86,11 @@ def _messages(state: SandboxState, call: Call) -> Answer:
 def _requests(state: SandboxState, call: Call) -> Answer:
     with state.lock:
         return Answer(200, {"requests": list(state.requests)})
+
+
+def _fetches(state: SandboxState, call: Call) -> Answer:
+    with state.lock:
+        return Answer(200, {"fetches": list(state.fetches)})
 
 
 def _reads(state: SandboxState, call: Call) -> Answer:
@@ -167,6 +176,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/_sandbox/messages"): _messages,
     ("GET", "/_sandbox/requests"): _requests,
     ("GET", "/_sandbox/reads"): _reads,
+    ("GET", "/_sandbox/fetches"): _fetches,
     ("GET", "/_sandbox/violations"): _violations,
     ("GET", "/_sandbox/config"): _get_config,
     ("PUT", "/_sandbox/config"): _put_config,

@@ -1,6 +1,6 @@
 """What the sandbox remembers: every send and read request, every delivered message, each
-sender's conversations, OutX tasks, faults, and the pacing violations it saw. Thread-safe; the
-server's handler threads share one instance.
+sender's conversations, OutX tasks (sends and profile fetches), faults, and the pacing
+violations it saw. Thread-safe; the server's handler threads share one instance.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from worker.dev.sandbox import people
 from worker.dev.sandbox.conversations import Conversations
 from worker.dev.sandbox.faults import READ_SHAPES, Fault, FaultKind, TaskResult
 
@@ -42,16 +43,18 @@ class Message:
 class Task:
     """An OutX task: what it was asked, and how and when it ends.
 
-    Documented: `pending` until it is done, then `completed` with `task_output` `{"sent": …}`
-    (null before). The other words a task may pass through or end on come from a fault rule.
+    Documented: `pending` until it is done, then `completed` with `task_output` (null before):
+    a send's `{"sent": …}`, a profile fetch's profile with its `profile_urn`. The other words a
+    task may pass through or end on come from a fault rule.
     """
 
     id: str
     sender: str
-    message_id: str
+    message_id: str | None  # a send's message; None for a profile fetch
     recipient_urn: str
     text: str
     created_at: float
+    profile_slug: str | None = None  # a profile fetch's slug; None for a send
     result: TaskResult = "complete"
     after_s: float = 0.0
     error: str | None = None
@@ -73,7 +76,22 @@ class Task:
     def output_at(self, now: float) -> dict[str, Any] | None:
         if not self.finished(now):
             return None
+        if self.profile_slug is not None:
+            return self._profile_output()
         output: dict[str, Any] = {"sent": self.result == "complete"}
+        if self.error is not None:  # the docs never show one: only a rule that asks adds it
+            output["error"] = self.error
+        return output
+
+    def _profile_output(self) -> dict[str, Any]:
+        """A fetch's profile, in the fields the Fetch Profile page lists. One that is not on
+        (the sandbox's) LinkedIn, or whose task a rule fails, completes without a profile: how
+        OutX answers then is not documented, so it says no more than that."""
+        assert self.profile_slug is not None
+        person = people.recipient(self.profile_slug)
+        output: dict[str, Any] = {}
+        if self.result == "complete" and people.exists(self.profile_slug):
+            output = people.profile(person)
         if self.error is not None:  # the docs never show one: only a rule that asks adds it
             output["error"] = self.error
         return output
@@ -99,6 +117,7 @@ class SandboxState:
     requests: list[dict[str, Any]] = field(default_factory=list)
     reads: list[dict[str, Any]] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    fetches: list[dict[str, Any]] = field(default_factory=list)  # OutX Fetch Profile tasks
     violations: list[dict[str, Any]] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
@@ -198,11 +217,35 @@ class SandboxState:
             self.tasks[task.id] = task
         return task
 
+    def create_fetch_task(self, sender: str, slug: str, fault: Fault | None) -> Task:
+        """An OutX Fetch Profile task for `slug`, recorded in `fetches`."""
+        now = time.time()
+        task = Task(
+            id=str(uuid.uuid4()),
+            sender=sender,
+            message_id=None,
+            recipient_urn="",
+            text="",
+            created_at=now,
+            profile_slug=slug,
+            after_s=self.config.outx_complete_after_s,
+        )
+        if fault is not None and fault.kind == "outx_task":
+            task.result, task.after_s, task.error = fault.result, fault.after_s, fault.error
+            task.statuses = tuple(fault.statuses or task.statuses)
+            task.final_status = fault.final_status or task.final_status
+        with self.lock:
+            self.tasks[task.id] = task
+            self.fetches.append(
+                {"sender": sender, "profile_slug": slug, "task_id": task.id, "at": now}
+            )
+        return task
+
     def message_list(self) -> list[dict[str, Any]]:
         now = time.time()
         with self.lock:
             for message in self.messages:
-                if message.task_id is not None:
+                if message.task_id is not None and message.task_id in self.tasks:
                     message.status = self.tasks[message.task_id].message_status_at(now)
             return [asdict(m) for m in self.messages]
 
@@ -212,6 +255,7 @@ class SandboxState:
             self.requests.clear()
             self.reads.clear()
             self.messages.clear()
+            self.fetches.clear()
             self.violations.clear()
             self.tasks.clear()
             self.faults.clear()
