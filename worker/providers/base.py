@@ -22,7 +22,14 @@ from worker.accounts import Account, ProviderName
 from worker.errors import Problem
 from worker.providers.answers import Answer, outcome_for, status_row
 from worker.providers.http import Reply, error_text, exchange
-from worker.providers.outcomes import Failure, Rejected, SendOutcome, TaskOutcome
+from worker.providers.outcomes import (
+    Failure,
+    FetchOutcome,
+    ProfileOutcome,
+    Rejected,
+    SendOutcome,
+    TaskOutcome,
+)
 from worker.providers.ratelimits import retry_at
 from worker.providers.reads import ConversationQuery, ConversationRead, InboxRead, ReadFailed
 from worker.recipients import Recipient
@@ -79,6 +86,9 @@ class Capability(StrEnum):
     CHECK_TASK = "check_task"  # a send is a task whose status is checked later (OutX)
     READ_CONVERSATION = "read_conversation"  # a conversation's newest messages
     READ_INBOX = "read_inbox"  # the account's conversations, most recent activity first
+    # A recipient given by profile URL or public id is first looked up, as a task, for the URN
+    # sends need (OutX Fetch Profile); see `needs_profile_urn`.
+    RESOLVE_PROFILE = "resolve_profile"
 
 
 class Provider(ABC):
@@ -115,6 +125,20 @@ class Provider(ABC):
     def check_task(self, account: Account, task_id: str) -> TaskOutcome:
         """Where a send's task stands (only with Capability.CHECK_TASK)."""
         raise NotImplementedError(f"{self.name} has no tasks to check")
+
+    @classmethod
+    def needs_profile_urn(cls, recipient: Recipient) -> bool:
+        """Whether `recipient` must be resolved to a profile URN before a send (only with
+        Capability.RESOLVE_PROFILE)."""
+        return False
+
+    def start_profile_fetch(self, account: Account, recipient: Recipient) -> FetchOutcome:
+        """Ask for `recipient`'s profile, as a task (only with Capability.RESOLVE_PROFILE)."""
+        raise NotImplementedError(f"{self.name} documents no way to resolve a profile")
+
+    def profile_fetch(self, account: Account, task_id: str) -> ProfileOutcome:
+        """Where a profile fetch's task stands (only with Capability.RESOLVE_PROFILE)."""
+        raise NotImplementedError(f"{self.name} documents no way to resolve a profile")
 
     def read_conversation(self, account: Account, query: ConversationQuery) -> ConversationRead:
         """The newest messages with a recipient (only with Capability.READ_CONVERSATION)."""
@@ -192,8 +216,11 @@ class Provider(ABC):
             return self.success(reply.body, reply, request)
         return outcome_for(answer, error_text(reply), reply.status, self.retry_hint(reply))
 
-    def answer_of(self, reply: Reply) -> Answer:
-        """Which row of the outcome table `reply` is (the table's order is the rules' order)."""
+    def answer_of(
+        self, reply: Reply, recognise: Callable[[int, str], Answer | None] | None = None
+    ) -> Answer:
+        """Which row of the outcome table `reply` is (the table's order is the rules' order);
+        `recognise` names the documented errors when they are not the send's."""
         by_status = status_row(reply.status)
         if by_status is not None:
             return by_status
@@ -210,7 +237,8 @@ class Provider(ABC):
         reason = error_text(reply)
         if mentions_rate_limit(reason):
             return Answer.RATE_LIMIT_ERROR
-        return self.recognise_error(reply.status, reason) or Answer.UNRECOGNISED_ERROR
+        named = (recognise or self.recognise_error)(reply.status, reason)
+        return named or Answer.UNRECOGNISED_ERROR
 
 
 def mentions_rate_limit(text: str) -> bool:

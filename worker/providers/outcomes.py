@@ -3,6 +3,7 @@
 Sent         the message went out; provider ids kept
 Accepted     OutX took the send as a task; its status decides later
 Pending      (OutX status check) the task has not finished yet
+Resolved     (OutX Fetch Profile) the profile's URN: the delivery can now be sent
 RateLimited  LinkedIn or the provider wants the *account* to slow down
 Rejected     permanent for this message; `account_level` when the account itself is unusable,
              `recognised=False` when no documentation names the error (the breaker counts it)
@@ -41,6 +42,12 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Resolved:
+    urn: str  # the profile URN as OutX gave it (canonical form)
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
 class RateLimited:
     reason: str
     retry_at: datetime | None = None  # the provider's word on when the account may send again
@@ -70,3 +77,9 @@ class Unknown:
 Failure = RateLimited | Rejected | Transient | Unknown
 SendOutcome = Sent | Accepted | RateLimited | Rejected | Transient | Unknown
 TaskOutcome = Sent | Pending | RateLimited | Rejected | Transient | Unknown
+# Starting a profile fetch: a task (Accepted), or why not. It sends no message, so an answer
+# that proves nothing is Transient here, never Unknown: fetching again cannot double-send.
+FetchOutcome = Accepted | RateLimited | Rejected | Transient
+# A profile fetch's task: Rejected (not account_level) is "the profile could not be resolved";
+# Unknown only when the task turns out to be no profile fetch at all.
+ProfileOutcome = Resolved | Pending | Rejected | Transient | Unknown

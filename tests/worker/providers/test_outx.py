@@ -289,8 +289,8 @@ def test_a_refused_connection_is_transient_for_sends_and_checks(
 @pytest.mark.parametrize(
     ("recipient", "text", "fields"),
     [
-        ("https://www.linkedin.com/in/kim-lee", "Hi", ["recipient"]),
-        ("kim-lee", "Hi", ["recipient"]),
+        ("https://www.linkedin.com/in/kim-lee", "Hi", []),  # resolved by Fetch Profile first
+        ("kim-lee", "Hi", []),
         ("urn:li:member:123456789", "Hi", ["recipient"]),
         (KIM.value, " \n ", ["text"]),
         (KIM.value, "x" * 10_001, ["text"]),
