@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import structlog
 
-from worker.accounts import Accounts
+from worker.accounts import Accounts, ProviderName
 from worker.due_index import PAUSED_FOREVER, DueIndex
 from worker.logs import get_logger
 from worker.metrics import ACCOUNT_PAUSES, REPLIES, SENDS
 from worker.models import TERMINAL, Attempt, Delivery, Status
 from worker.policy import Decision, Policy
+from worker.providers import REGISTRY, Capability
 from worker.recipient_store import NewReply, RecipientStore
+from worker.recipients import parse_recipient
 from worker.runtime import Runtime
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
@@ -73,7 +75,9 @@ class Lifecycle:
         attempt: Attempt | None = None,
     ) -> None:
         """Record `decision` for `delivery` (in `from_status`), whose answer came `at`, with
-        the provider call's `attempt` in the same transaction."""
+        the provider call's `attempt` in the same transaction. From `sending` the account's
+        slot is freed after a pacing gap (a call was made); from `queued` (released, decided
+        without a call) at once; from `confirming` the account holds no slot."""
         assert delivery.id is not None
         moved = self.store.move(
             delivery.id,
@@ -102,10 +106,13 @@ class Lifecycle:
             self.due_index.schedule_check(delivery.id, decision.check_at.timestamp())
         elif from_status == Status.CONFIRMING:
             self.due_index.drop_check(delivery.id)
-        finished = from_status == Status.SENDING and self.due_index.finish(
+            if moved and decision.requeue_at is not None:  # a resolved profile: now to send
+                self.due_index.index(delivery.model_copy(update={"due_at": decision.requeue_at}))
+        paced = from_status == Status.SENDING
+        finished = from_status in (Status.SENDING, Status.QUEUED) and self.due_index.finish(
             delivery.account,
             delivery.id,
-            window_s=self.window_for(delivery.account),
+            window_s=self.window_for(delivery.account) if paced else None,
             now=at.timestamp(),
             requeue_at=decision.requeue_at.timestamp() if decision.requeue_at else None,
             paused_until=paused_until,
@@ -228,6 +235,17 @@ class Lifecycle:
         now: datetime,
     ) -> None:
         """A release whose worker went silent for longer than `timeout_s`."""
+        if delivery is not None and delivery.status == Status.SENDING and awaits_profile(delivery):
+            # The call under way was a profile fetch, which sends nothing: fetch again.
+            error = f"{TIMED_OUT} {timeout_s:g}s of the profile fetch starting; nothing was sent"
+            decision = Decision(
+                "delivery_requeued", Status.QUEUED, {"error": error}, requeue_at=delivery.due_at
+            )
+            with structlog.contextvars.bound_contextvars(
+                delivery_id=delivery_id, account=account, provider=delivery.provider
+            ):
+                self.settle(delivery, Status.SENDING, decision, now)
+            return
         if delivery is not None and delivery.status == Status.SENDING:
             # The worker died or hung mid-send: the message may have gone out.
             error = f"{TIMED_OUT} {timeout_s:g}s of the send starting"
@@ -257,6 +275,18 @@ class Lifecycle:
             low = account.pace_min_seconds if account.pace_min_seconds is not None else low
             high = account.pace_max_seconds if account.pace_max_seconds is not None else high
         return low, max(low, high)
+
+
+def awaits_profile(delivery: Delivery) -> bool:
+    """Whether `delivery`'s recipient must first be resolved to a URN (its provider resolves
+    profiles and sends only to URNs; none is on the delivery yet): its provider call, or the
+    task it waits for, is then a profile fetch, which sends nothing."""
+    registration = REGISTRY.get(cast(ProviderName, delivery.provider))
+    if delivery.recipient_urn is not None or registration is None:
+        return False
+    if not registration.can(Capability.RESOLVE_PROFILE):
+        return False
+    return registration.adapter.needs_profile_urn(parse_recipient(delivery.recipient))
 
 
 def _paused_until(decision: Decision) -> float | None:

@@ -11,15 +11,20 @@ from typing import Any, Literal
 from worker.models import Delivery, Status
 from worker.providers.outcomes import (
     Accepted,
+    FetchOutcome,
     Pending,
+    ProfileOutcome,
     RateLimited,
     Rejected,
+    Resolved,
     SendOutcome,
     Sent,
     TaskOutcome,
     Transient,
     Unknown,
 )
+
+UNRESOLVED = "profile could not be resolved"  # how a failed profile fetch words its error
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,62 @@ def decide_send(
     """What a send's outcome does; `delivery` is as claimed (attempts counts this one), and
     `breaker` is its account's run of unrecognised errors before this send."""
     decision = _decide_outcome(outcome, delivery, policy, now, rng)
+    return _with_breaker(
+        decision, outcome, delivery=delivery, policy=policy, now=now, rng=rng, breaker=breaker
+    )
+
+
+def decide_fetch(
+    outcome: FetchOutcome,
+    delivery: Delivery,
+    policy: Policy,
+    now: datetime,
+    rng: random.Random,
+    *,
+    breaker: Breaker | None = None,
+) -> Decision:
+    """What starting a profile fetch (made in place of a send, paced like one) does: its task
+    is checked as a send's is (`confirming`, `task_id`); a documented refusal of the profile
+    fails the delivery; a rate limit, a refused account or a transient failure as for a send."""
+    match outcome:
+        case Accepted(task_id=task_id):
+            check_at = now + timedelta(seconds=policy.check_first_s)
+            decision = Decision(
+                "profile_fetch_started",
+                Status.CONFIRMING,
+                {
+                    "task_id": task_id,
+                    "poll_at": check_at,
+                    "confirm_by": now + timedelta(seconds=policy.confirm_within_s),
+                    "error": None,
+                },
+                check_at=check_at,
+            )
+        case Rejected(reason=reason, account_level=False):
+            decision = Decision("delivery_failed", Status.FAILED, {"error": unresolved(reason)})
+        case _:
+            decision = _decide_outcome(outcome, delivery, policy, now, rng)
+    return _with_breaker(
+        decision, outcome, delivery=delivery, policy=policy, now=now, rng=rng, breaker=breaker
+    )
+
+
+def unresolved(reason: str) -> str:
+    """A delivery's error when its recipient's profile could not be resolved."""
+    return f"{UNRESOLVED}: {reason}"
+
+
+def _with_breaker(
+    decision: Decision,
+    outcome: SendOutcome,
+    *,
+    delivery: Delivery,
+    policy: Policy,
+    now: datetime,
+    rng: random.Random,
+    breaker: Breaker | None,
+) -> Decision:
+    """`decision` with what the outcome does to its account's breaker."""
     if not counts_toward_breaker(outcome):
         return replace(decision, breaker="reset")
     run = breaker or Breaker()
@@ -240,6 +301,44 @@ def decide_check(
             Status.UNKNOWN,
             {"error": f"OutX did not confirm the task by its deadline{last}"},
         )
+    return _keep_checking(outcome, delivery, policy, now)
+
+
+def decide_fetch_check(
+    outcome: ProfileOutcome, delivery: Delivery, policy: Policy, now: datetime, rng: random.Random
+) -> Decision:
+    """What a profile fetch's status check does to its `confirming` delivery: the URN sends
+    it back to its account's queue (at its place: it was due already) to be sent, a new paced
+    release; a fetch that completed without one fails it. Nothing was sent either way, so a
+    fetch not completed by the deadline is fetched again, as after a transient failure."""
+    match outcome:
+        case Resolved(urn=urn):
+            return Decision(
+                "profile_resolved",
+                Status.QUEUED,
+                {**_NO_TASK, "recipient_urn": urn, "error": None},
+                requeue_at=delivery.due_at,
+            )
+        case Rejected(reason=reason, account_level=False):
+            return Decision("delivery_failed", Status.FAILED, {"error": unresolved(reason)})
+        case Unknown(reason=reason):
+            return Decision("delivery_unknown", Status.UNKNOWN, {"error": reason})
+    if delivery.confirm_by is not None and now >= delivery.confirm_by:
+        last = _check_answer(outcome)
+        reason = f"OutX did not complete the profile fetch by its deadline; last answer: {last}"
+        again = _decide_outcome(Transient(reason), delivery, policy, now, rng)
+        return replace(again, changes={**again.changes, **_NO_TASK})
+    return _keep_checking(outcome, delivery, policy, now)
+
+
+_NO_TASK = {"task_id": None, "poll_at": None, "confirm_by": None}
+
+
+def _keep_checking(
+    outcome: TaskOutcome | ProfileOutcome, delivery: Delivery, policy: Policy, now: datetime
+) -> Decision:
+    """Check the task again later, backing off; an account-level refusal also pauses the
+    account (its key is refused) while the task keeps being checked."""
     check_at = now + timedelta(seconds=next_check_s(delivery, policy, now))
     decision = Decision(
         "delivery_check_scheduled", Status.CONFIRMING, {"poll_at": check_at}, check_at=check_at
@@ -257,7 +356,7 @@ def decide_check(
     return decision
 
 
-def _check_answer(outcome: TaskOutcome) -> str:
+def _check_answer(outcome: TaskOutcome | ProfileOutcome) -> str:
     if isinstance(outcome, Pending):
         return f"status {outcome.status!r}"
     return getattr(outcome, "reason", type(outcome).__name__)

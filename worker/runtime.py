@@ -19,6 +19,7 @@ from worker.campaign_store import CampaignStore
 from worker.due_index import DueIndex
 from worker.errors import ConfigurationError
 from worker.policy import Policy
+from worker.profile_store import ProfileStore
 from worker.providers.http import shared_client
 from worker.recipient_store import RecipientStore
 from worker.redis_connect import redis_client
@@ -97,6 +98,11 @@ class Runtime:
     @cached_property
     def recipients(self) -> RecipientStore:
         return RecipientStore(self.engine)
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        """Profile URLs resolved to URNs (OutX Fetch Profile)."""
+        return ProfileStore(self.engine)
 
     @cached_property
     def accounts(self) -> Accounts:

@@ -1,13 +1,18 @@
 """The work a Celery task does: send one delivery, or check one OutX task, and record the
 outcome. Claim before send: a delivery is moved to `sending` in one conditional update before
-the provider is called, so a duplicated task finds it claimed and does nothing."""
+the provider is called, so a duplicated task finds it claimed and does nothing.
+
+A delivery whose recipient must first be resolved to a URN (OutX and a profile URL) takes the
+cached answer when there is one; else its release makes a profile fetch instead of the send
+(paced like one), its task is checked like a send's, and the URN found queues it again."""
 
 from __future__ import annotations
 
 import base64
 import random
 import time
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -15,14 +20,30 @@ from sqlalchemy.exc import SQLAlchemyError
 from worker.accounts import Account
 from worker.database_outage import DatabaseOutage
 from worker.errors import UnknownAccountError
-from worker.lifecycle import Lifecycle
+from worker.lifecycle import Lifecycle, awaits_profile
 from worker.logs import get_logger
 from worker.metrics import ATTEMPTS, PROVIDER_LATENCY
 from worker.models import Attempt, Campaign, Delivery, Status
-from worker.policy import counts_toward_breaker, decide_check, decide_send
-from worker.providers import Capability, build_provider
+from worker.policy import (
+    Breaker,
+    Decision,
+    counts_toward_breaker,
+    decide_check,
+    decide_fetch,
+    decide_fetch_check,
+    decide_send,
+    unresolved,
+)
+from worker.providers import Capability, Provider, build_provider
 from worker.providers.base import Clock, MediaFile, SendRequest, utc_now
-from worker.providers.outcomes import Rejected, SendOutcome, TaskOutcome
+from worker.providers.outcomes import (
+    FetchOutcome,
+    ProfileOutcome,
+    Rejected,
+    Resolved,
+    SendOutcome,
+    TaskOutcome,
+)
 from worker.recipients import parse_recipient
 from worker.reply_check import ReplyCheck, Stop, Wait
 from worker.runtime import Runtime
@@ -64,10 +85,15 @@ class SendService:
             attempt=claimed.attempts,
         ):
             log.info("delivery_sending")
-            outcome, answered_at, attempt = self._call_provider(claimed)
-            # Only a failure needs the account's run so far; a success just resets it.
-            run = rt.due_index.breaker(claimed.account) if counts_toward_breaker(outcome) else None
-            decision = decide_send(outcome, claimed, rt.policy, answered_at, self.rng, breaker=run)
+            if awaits_profile(claimed):
+                answered_at, attempt, decision = self._fetch_instead(claimed)
+            else:
+                outcome, answered_at, attempt = self._call_provider(claimed)
+                # Only a failure needs the account's run so far; a success just resets it.
+                run = self._breaker_before(claimed, outcome)
+                decision = decide_send(
+                    outcome, claimed, rt.policy, answered_at, self.rng, breaker=run
+                )
             DatabaseOutage(rt).record(
                 claimed,
                 decision,
@@ -75,6 +101,25 @@ class SendService:
                     claimed, Status.SENDING, decision, answered_at, attempt=attempt
                 ),
             )
+
+    def _fetch_instead(self, claimed: Delivery) -> tuple[datetime, Attempt | None, Decision]:
+        """Fetch the recipient's profile in place of the send (it is resolved before a send),
+        and decide what that came to; a profile the fetch refuses is cached so."""
+        outcome, answered_at, attempt = self._fetch_profile(claimed)
+        if isinstance(outcome, Rejected) and not outcome.account_level:
+            kept = self._remember(claimed, outcome, answered_at)
+            outcome = kept if isinstance(kept, Rejected) else outcome
+        run = self._breaker_before(claimed, outcome)
+        decision = decide_fetch(
+            outcome, claimed, self.runtime.policy, answered_at, self.rng, breaker=run
+        )
+        return answered_at, attempt, decision
+
+    def _breaker_before(self, delivery: Delivery, outcome: SendOutcome) -> Breaker | None:
+        """The account's run of unexplained answers, when `outcome` counts towards it."""
+        if not counts_toward_breaker(outcome):
+            return None
+        return self.runtime.due_index.breaker(delivery.account)
 
     def _give_back(self, delivery_id: int, exc: SQLAlchemyError) -> None:
         """Nothing was sent: put the delivery back in its account's queue, a little later,
@@ -131,8 +176,10 @@ class SendService:
                     self.lifecycle.hold(delivery, opens, now)
                     return None
                 caps = self.sequences.caps(delivery, limits, account, now)
-                if not self._no_reply_yet(delivery, campaign, account, now):
+                ready = self._ready(delivery, campaign, account, now)
+                if ready is None:
                     return None
+                delivery = ready
             # The daily caps are checked inside the claim: one statement, no separate count.
             claimed = rt.store.claim(delivery_id, now, caps=caps, read=delivery)
             if claimed is None:
@@ -142,6 +189,17 @@ class SendService:
                 else:
                     log.info("delivery_already_claimed")
             return claimed
+
+    def _ready(
+        self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
+    ) -> Delivery | None:
+        """`delivery` as it may be claimed, once its recipient has not answered the step
+        before and its profile is known or to be fetched; None when it was dealt with."""
+        if not self._no_reply_yet(delivery, campaign, account, now):
+            return None
+        if awaits_profile(delivery):
+            return self._known_profile(delivery, now)
+        return delivery
 
     def _no_reply_yet(
         self, delivery: Delivery, campaign: Campaign | None, account: Account, now: datetime
@@ -164,6 +222,49 @@ class SendService:
             return False
         return True
 
+    def _known_profile(self, delivery: Delivery, now: datetime) -> Delivery | None:
+        """`delivery`, about to be claimed, as what is known of its recipient's profile lets
+        it go: with the cached URN (written on it before any send, so that a send in flight
+        is never taken for a fetch), or as it is, to fetch the profile. None when it is dealt
+        with here, without a call: failed with the cached reason, or held while another
+        delivery's fetch of the same profile is under way."""
+        rt = self.runtime
+        assert delivery.id is not None
+        known = rt.profiles.get(delivery.recipient)
+        if known is not None and known.urn is not None:
+            changes = {"recipient_urn": known.urn, "updated_at": now}
+            if not rt.store.move(delivery.id, [Status.QUEUED], changes):
+                return delivery  # changed meanwhile: the claim will find it so
+            log.info("profile_urn_known", recipient_urn=known.urn)
+            return delivery.model_copy(update=changes)
+        if known is not None:
+            error = unresolved(known.error or "no reason recorded")
+            decision = Decision("delivery_failed", Status.FAILED, {"error": error})
+            self.lifecycle.settle(delivery, Status.QUEUED, decision, now)
+            return None
+        other = rt.profiles.fetch_under_way(delivery.recipient, besides=delivery.id)
+        if other is not None:
+            until = now + timedelta(seconds=rt.policy.check_first_s)
+            self.lifecycle.hold(
+                delivery, until, now, f"waiting for delivery {other}'s profile fetch"
+            )
+            return None
+        return delivery
+
+    def _remember(
+        self, delivery: Delivery, outcome: Resolved | Rejected, at: datetime
+    ) -> Resolved | Rejected:
+        """Cache what a fetch said of the profile: its URN, or why it could not be resolved.
+        The answer as the cache now has it (of two fetches that raced, the first's)."""
+        profiles = self.runtime.profiles
+        if isinstance(outcome, Resolved):
+            kept = profiles.remember(delivery.recipient, at, urn=outcome.urn)
+        else:
+            kept = profiles.remember(delivery.recipient, at, error=outcome.reason)
+        if kept.urn is not None:
+            return Resolved(kept.urn, outcome.http_status)
+        return Rejected(kept.error or "no reason recorded", http_status=outcome.http_status)
+
     def check(self, delivery_id: int) -> None:
         rt = self.runtime
         delivery = rt.store.get(delivery_id)
@@ -173,8 +274,16 @@ class SendService:
         with structlog.contextvars.bound_contextvars(
             delivery_id=delivery_id, account=delivery.account, provider=delivery.provider
         ):
-            outcome, answered_at, attempt = self._check_task(delivery, delivery.task_id)
-            decision = decide_check(outcome, delivery, rt.policy, answered_at)
+            if awaits_profile(delivery):
+                fetched, answered_at, attempt = self._check_fetch(delivery, delivery.task_id)
+                if isinstance(fetched, Resolved) or (
+                    isinstance(fetched, Rejected) and not fetched.account_level
+                ):
+                    fetched = self._remember(delivery, fetched, answered_at)
+                decision = decide_fetch_check(fetched, delivery, rt.policy, answered_at, self.rng)
+            else:
+                outcome, answered_at, attempt = self._check_task(delivery, delivery.task_id)
+                decision = decide_check(outcome, delivery, rt.policy, answered_at)
             self.lifecycle.settle(
                 delivery, Status.CONFIRMING, decision, answered_at, attempt=attempt
             )
@@ -191,27 +300,65 @@ class SendService:
         provider = build_provider(account.provider, rt.http, rt.settings)
         started, timer = self.clock(), time.perf_counter()
         media = rt.campaigns.media(delivery.media_ref) if delivery.media_ref else None
-        outcome = provider.send(account, request_of(delivery, media))
+        request = request_of(delivery, media)
+        resolved = delivery.recipient_urn is not None and provider.can(Capability.RESOLVE_PROFILE)
+        if resolved and provider.needs_profile_urn(request.recipient):  # send to its URN
+            assert delivery.recipient_urn is not None
+            request = replace(request, recipient=parse_recipient(delivery.recipient_urn))
+        outcome = provider.send(account, request)
         answered_at = self.clock()
         return outcome, answered_at, self._attempt("send", delivery, started, timer, outcome)
 
     def _check_task(
         self, delivery: Delivery, task_id: str
     ) -> tuple[TaskOutcome, datetime, Attempt | None]:
-        rt = self.runtime
-        try:
-            account = rt.accounts[delivery.account]
-        except UnknownAccountError as exc:
-            return Rejected(str(exc), account_level=True), self.clock(), None
-        provider = build_provider(account.provider, rt.http, rt.settings)
-        if not provider.can(Capability.CHECK_TASK):
-            # Only a provider with tasks makes a delivery `confirming`: the accounts file changed.
-            reason = f"account {account.name} now uses {account.provider}, which has no tasks"
-            return Rejected(reason, account_level=True), self.clock(), None
+        found = self._provider(delivery, Capability.CHECK_TASK, "has no tasks")
+        if isinstance(found, Rejected):
+            return found, self.clock(), None
+        account, provider = found
         started, timer = self.clock(), time.perf_counter()
         outcome = provider.check_task(account, task_id)
         answered_at = self.clock()
         return outcome, answered_at, self._attempt("check", delivery, started, timer, outcome)
+
+    def _fetch_profile(self, delivery: Delivery) -> tuple[FetchOutcome, datetime, Attempt | None]:
+        """Start the fetch of `delivery`'s recipient's profile, in place of its send."""
+        found = self._provider(delivery, Capability.RESOLVE_PROFILE, "cannot resolve profiles")
+        if isinstance(found, Rejected):
+            return found, self.clock(), None
+        account, provider = found
+        started, timer = self.clock(), time.perf_counter()
+        outcome = provider.start_profile_fetch(account, parse_recipient(delivery.recipient))
+        answered_at = self.clock()
+        return outcome, answered_at, self._attempt("resolve", delivery, started, timer, outcome)
+
+    def _check_fetch(
+        self, delivery: Delivery, task_id: str
+    ) -> tuple[ProfileOutcome, datetime, Attempt | None]:
+        found = self._provider(delivery, Capability.RESOLVE_PROFILE, "cannot resolve profiles")
+        if isinstance(found, Rejected):
+            return found, self.clock(), None
+        account, provider = found
+        started, timer = self.clock(), time.perf_counter()
+        outcome = provider.profile_fetch(account, task_id)
+        answered_at = self.clock()
+        return outcome, answered_at, self._attempt("resolve", delivery, started, timer, outcome)
+
+    def _provider(
+        self, delivery: Delivery, capability: Capability, lacking: str
+    ) -> tuple[Account, Provider] | Rejected:
+        """The delivery's account and its provider, which must have `capability`; else why
+        not, at the account's level (the accounts file changed since the delivery began)."""
+        rt = self.runtime
+        try:
+            account = rt.accounts[delivery.account]
+        except UnknownAccountError as exc:
+            return Rejected(str(exc), account_level=True)
+        provider = build_provider(account.provider, rt.http, rt.settings)
+        if not provider.can(capability):
+            reason = f"account {account.name} now uses {account.provider}, which {lacking}"
+            return Rejected(reason, account_level=True)
+        return account, provider
 
     def _attempt(
         self,
@@ -219,7 +366,7 @@ class SendService:
         delivery: Delivery,
         started: datetime,
         timer: float,
-        outcome: SendOutcome | TaskOutcome,
+        outcome: SendOutcome | TaskOutcome | ProfileOutcome,
     ) -> Attempt:
         """The attempt row for a provider call just made, counted and logged."""
         assert delivery.id is not None
