@@ -156,9 +156,15 @@ def test_a_csv_full_of_mistakes_reports_all_and_writes_nothing(
 
 
 def test_outx_senders_get_only_recipients_they_can_reach(runtime: Runtime, tmp_path: Path) -> None:
-    campaign, leads = _files(tmp_path, _people(2), accounts='["eve"]', extra="")
+    # A member URN is neither a person URN nor a profile URL OutX can resolve.
+    members = ["urn:li:member:123456789,Member,Acme"]
+    campaign, leads = _files(tmp_path, members, accounts='["eve"]', extra="", column="profile_urn")
     with pytest.raises(CampaignInputError, match="line 2: no account in the pool can send this"):
         start_campaign(runtime, campaign, leads)
+    # Profile URLs are resolved to URNs (Fetch Profile) before sending.
+    assert start_campaign(
+        runtime, *_files(tmp_path, _people(2), accounts='["eve"]', extra="", name="urls")
+    ).per_account == {"eve": 2}
     urns = [f"urn:li:person:ACoAAurn000000000000000{i},Urn,Acme" for i in range(3)]
     files = _files(tmp_path, urns, accounts='["eve"]', extra="", column="profile_urn")
     assert start_campaign(runtime, *files).per_account == {"eve": 3}
