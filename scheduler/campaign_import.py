@@ -38,6 +38,7 @@ from worker.runtime import Runtime
 from worker.windows import SendWindow
 
 BATCH = 2000
+ALREADY_HERE = "already in this campaign"
 SAMPLES = 20  # skipped recipients kept to show; the rest are counted
 Progress = Callable[[str, int], None]  # ("checking" or "writing", rows done since)
 _PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
@@ -257,7 +258,7 @@ class LeadsImport:
         }
         if self.adding:
             for recipient in store.in_campaign(self.spec.name, recipients):
-                skips.setdefault(recipient, "already in this campaign")
+                skips.setdefault(recipient, ALREADY_HERE)
         if not self.spec.recontact:
             for recipient in store.contacted(recipients):
                 skips.setdefault(recipient, "already contacted by outreach")
@@ -288,6 +289,8 @@ class LeadsImport:
         for lead in leads:
             rendered = self.render(lead)
             why = skips.get(lead.recipient.value)
+            if why == ALREADY_HERE:
+                continue  # their row is there already
             if why is not None:
                 first = rendered[0]
                 yield self.row(lead, 0, first, self.spec.accounts[0], Status.SKIPPED, error=why)

@@ -121,16 +121,18 @@ def _encoding_problem(first_line: bytes) -> str | None:
 
 
 def _decoded(raw: Iterable[bytes], errors: dict[int, str]) -> Iterator[str]:
-    """Lines as text; a line that is not UTF-8 is noted against its number and blanked."""
+    """Lines as text; a line that is not UTF-8 is noted against its number (and read with
+    replacement characters, so the rejects file can still show it)."""
     for number, data in enumerate(raw, start=1):
+        encoding = "utf-8-sig" if number == 1 else "utf-8"
         try:
-            text = data.decode("utf-8-sig" if number == 1 else "utf-8")
+            text = data.decode(encoding)
         except UnicodeDecodeError as exc:
             errors[number] = (
                 f"not UTF-8 text (byte {exc.start + 1} of the line); save the file as UTF-8"
                 " (Excel: CSV UTF-8)"
             )
-            text = "\n"
+            text = data.decode(encoding, errors="replace")
         yield text
 
 

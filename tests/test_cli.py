@@ -6,43 +6,20 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from scheduler.dev.demo import DEMO_SECRETS
+from tests.cli_run import ACCOUNTS_FILE, OUTREACH
+from tests.cli_run import cli_env as _env
+from tests.cli_run import pipeline_env as _pipeline_env
+from tests.cli_run import run_cli as _run
 from tests.databases import empty_database
 from tests.fakes import SECRETS
 from worker import schema
-from worker.store import DeliveryStore, create_engine
-
-OUTREACH = str(Path(sys.executable).parent / "outreach")
-ACCOUNTS_FILE = """
-[accounts.alice]
-provider = "linkup"
-api_key = "env:TEST_LINKUP_KEY"
-login_token = "env:TEST_ALICE_TOKEN"
-[accounts.carol]
-provider = "outx"
-api_key = "env:TEST_OUTX_KEY"
-"""
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
-    return {**env, **SECRETS, "OUTREACH_DATA_DIR": str(tmp_path / "data"), **extra}
-
-
-def _run(
-    args: list[str], env: dict[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [OUTREACH, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def test_accounts_lists_the_file_without_showing_credentials(
@@ -180,24 +157,6 @@ def _demo_processes(tmp_path: Path) -> list[int]:
         except OSError:
             continue  # gone meanwhile, or not ours to read
     return alive
-
-
-def _pipeline_env(tmp_path: Path, redis_url: str, database_url: str) -> dict[str, str]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    client.close()
-    store = DeliveryStore(create_engine(database_url))
-    store.drop_schema()
-    store.create_schema()
-    store.engine.dispose()
-    accounts_file = tmp_path / "accounts.toml"
-    accounts_file.write_text(ACCOUNTS_FILE, encoding="utf-8")
-    return _env(
-        tmp_path,
-        OUTREACH_ACCOUNTS_FILE=str(accounts_file),
-        OUTREACH_REDIS_URL=redis_url,
-        OUTREACH_DATABASE_URL=database_url,
-    )
 
 
 DELIVERY_FIELDS = {
