@@ -216,7 +216,7 @@ def test_send_refuses_bad_input_with_every_problem(
 ) -> None:
     env = _pipeline_env(tmp_path, redis_url, database_url)
     result = _run(
-        ["send", "--account", "carol", "--to", "https://www.linkedin.com/in/jane", "--text", " "],
+        ["send", "--account", "carol", "--to", "urn:li:member:123456789", "--text", " "],
         env,
     )
     assert result.returncode == 2
@@ -295,11 +295,16 @@ def test_campaign_start_dry_run_then_start_then_status(
     dry = _run(["campaign", "start", *files, "--dry-run", "--json"], env)
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)
-    # carol is OutX and cannot reach profile URLs: alice takes everyone.
-    assert (plan["sends"], plan["per_account"], plan["dry_run"]) == (4, {"alice": 2}, True)
+    # carol is OutX: she reaches profile URLs too (resolved before sending), so each takes one.
+    assert (plan["sends"], plan["per_account"], plan["dry_run"]) == (
+        4,
+        {"alice": 1, "carol": 1},
+        True,
+    )
     assert plan["finish_estimate"] is not None
     assert plan["samples"] == {
-        "alice": {"to": "https://www.linkedin.com/in/ann", "text": "Hi Ann!"}
+        "alice": {"to": "https://www.linkedin.com/in/ann", "text": "Hi Ann!"},
+        "carol": {"to": "https://www.linkedin.com/in/bo", "text": "Hi Bo!"},
     }
 
     started = _run(["campaign", "start", *files], env)
