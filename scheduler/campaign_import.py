@@ -1,11 +1,11 @@
 """Recipients into a campaign, for `campaign start` and `campaign add-leads` alike.
 
-The CSV is read twice, as a stream, so memory stays flat whatever its size. The first pass
-checks every row (recipient, template fields, the assigned sender's provider rules,
-duplicates) and decides who is skipped (opted out, already contacted, already in this
-campaign); by default any error stops everything before a single row is written, and with
-`skip_invalid` each refused row goes to the rejects file instead. The second pass yields every
-step of every sequence as delivery rows, for the caller to write in one transaction.
+The CSV is read once, as a stream, so memory stays flat whatever its size. Each batch of rows
+is checked (recipient, template fields, the assigned sender's provider rules, duplicates), its
+skips decided (opted out, already contacted, already in this campaign), and its delivery rows
+handed to the bulk writer of the import's one transaction. By default any error stops the
+writing, the rest of the file is still checked so that every mistake is reported, and the
+transaction rolls back; with `skip_invalid` each refused row goes to the rejects file instead.
 
 What a recipient gets is decided by seeds drawn from their idempotency key, never by chance at
 render time: the same person gets the same variant and spintax on both passes and in reports.
@@ -29,6 +29,7 @@ from scheduler.idempotency import campaign_step_key
 from scheduler.leads import Lead, LeadError, leads_header, read_leads
 from scheduler.rejects import RejectsFile
 from worker.accounts import ProviderName
+from worker.bulk_deliveries import BulkDeliveries, Row
 from worker.errors import CampaignFileError, CampaignInputError, Problem
 from worker.models import MediaRecord, Status
 from worker.providers import check_request
@@ -40,7 +41,7 @@ from worker.windows import SendWindow
 BATCH = 2000
 ALREADY_HERE = "already in this campaign"
 SAMPLES = 20  # skipped recipients kept to show; the rest are counted
-Progress = Callable[[str, int], None]  # ("checking" or "writing", rows done since)
+Progress = Callable[[str, int], None]  # ("importing", rows done since)
 _PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
 
 
@@ -72,6 +73,17 @@ class Rendered:
     subject: str | None
 
 
+@dataclass
+class _Run:
+    """One pass's state."""
+
+    plan: Plan
+    assigner: Assigner
+    stamp: Any  # the import's time, as the sink stores it
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    rejects: RejectsFile | None = None
+
+
 class LeadsImport:
     def __init__(
         self,
@@ -96,8 +108,10 @@ class LeadsImport:
         self.fields = list(dict.fromkeys(f for step in spec.steps for f in step.fields))
         self.required = list(dict.fromkeys(f for step in spec.steps for f in step.required))
         self.pool: list[tuple[str, ProviderName, int]] = []  # (account, provider, daily cap)
+        self.providers: dict[str, ProviderName] = {}
         for name in spec.accounts:
             account = runtime.accounts[name]
+            self.providers[name] = account.provider
             cap = account.daily_limit or runtime.settings.daily_limit
             self.pool.append((name, account.provider, min(cap, spec.daily_limit or cap)))
         self.check_steps()
@@ -159,32 +173,41 @@ class LeadsImport:
 
         return problems
 
-    def check(self) -> Plan:
-        """The first pass: every error in the file, or the plan."""
-        assigner = Assigner(self.pool)
-        plan = Plan(self.spec.name)
-        errors: list[tuple[int, str]] = []  # (line, message), reported in line order
-        rejects = None
+    def run(self, sink: BulkDeliveries | None = None) -> Plan:
+        """One pass over the file: check every row and, given a `sink` (the import's
+        transaction), write the rows of the recipients taken. Any error (without
+        `skip_invalid`) is raised after the whole file was read, so the transaction that
+        wrote the rows before it rolls back: either every row is written or none is."""
+        run = _Run(
+            Plan(self.spec.name),
+            Assigner(self.pool),
+            sink.stamp(self.now) if sink is not None else self.now,
+        )
         if self.skip_invalid:
             path = self.rejects_path or self.leads_file.parent / "REJECTS.csv"
-            rejects = RejectsFile(path, leads_header(self.leads_file))
-            plan.rejects_file = path
+            run.rejects = RejectsFile(path, leads_header(self.leads_file))
+            run.plan.rejects_file = path
         try:
             batch: list[Lead] = []
             for item in self._leads():
                 if isinstance(item, LeadError):
-                    self._refuse(item, plan, errors, rejects)
+                    self._refuse(item, run)
                     continue
                 batch.append(item)
                 if len(batch) >= BATCH:
-                    self._check_batch(batch, assigner, plan, errors, rejects)
+                    rows = self._batch(batch, run)
+                    if sink is not None and not run.errors:
+                        sink.write(rows)
                     batch = []
-            self._check_batch(batch, assigner, plan, errors, rejects)
+            rows = self._batch(batch, run)
+            if sink is not None and not run.errors:
+                sink.write(rows)
         finally:
-            if rejects is not None:
-                rejects.close()
-        if errors:
-            ordered = sorted(errors)
+            if run.rejects is not None:
+                run.rejects.close()
+        plan = run.plan
+        if run.errors:
+            ordered = sorted(run.errors)
             raise CampaignInputError(
                 [message for _, message in ordered], [line for line, _ in ordered]
             )
@@ -196,56 +219,53 @@ class LeadsImport:
             self.leads_file, self.fields, required=self.required, columns=self.spec.columns
         )
 
-    def _refuse(
-        self,
-        item: LeadError,
-        plan: Plan,
-        errors: list[tuple[int, str]],
-        rejects: RejectsFile | None,
-    ) -> None:
-        if rejects is None or item.line == 1:  # a header problem refuses the whole file
-            errors.append((item.line, item.describe(str(self.leads_file))))
+    def _refuse(self, item: LeadError, run: _Run) -> None:
+        if run.rejects is None or item.line == 1:  # a header problem refuses the whole file
+            run.errors.append((item.line, item.describe(str(self.leads_file))))
         elif item.duplicate_of is not None:
-            plan.duplicates += 1
+            run.plan.duplicates += 1
         else:
             column = f"{item.column}: " if item.column else ""
-            rejects.add(item.line, column + item.message, item.cells)
-            plan.rejected += 1
+            run.rejects.add(item.line, column + item.message, item.cells)
+            run.plan.rejected += 1
 
-    def _check_batch(
-        self,
-        leads: list[Lead],
-        assigner: Assigner,
-        plan: Plan,
-        errors: list[tuple[int, str]],
-        rejects: RejectsFile | None,
-    ) -> None:
+    def _batch(self, leads: list[Lead], run: _Run) -> list[Row]:
+        """Decide each lead of a batch; the rows to write for those taken."""
+        plan, stamp = run.plan, run.stamp
         skips = self.skips([lead.recipient.value for lead in leads])
+        rows: list[Row] = []
         for lead in leads:
             plan.recipients += 1
+            rendered = self.render(lead)
             why = skips.get(lead.recipient.value)
             if why is not None:
                 plan.skipped_count += 1
                 if len(plan.skipped) < SAMPLES:
                     plan.skipped[lead.recipient.value] = why
+                if why != ALREADY_HERE:  # their row is there already
+                    first = self.spec.accounts[0]
+                    skipped = Status.SKIPPED
+                    rows.append(self.row(lead, 0, rendered[0], first, skipped, stamp, why))
                 continue
-            rendered = self.render(lead)
             problems = self.judge(lead, rendered)
-            account = assigner.assign(_accepting(problems))
+            account = run.assigner.assign(_accepting(problems))
             if account is None:
-                found = {p for provider in assigner.providers for p in problems(provider)}
+                found = {p for provider in run.assigner.providers for p in problems(provider)}
                 reason = f"no account in the pool can send this: {'; '.join(sorted(found))}"
                 plan.recipients -= 1
-                self._refuse(LeadError(lead.line, None, reason, lead.cells), plan, errors, rejects)
+                self._refuse(LeadError(lead.line, None, reason, lead.cells), run)
                 continue
             plan.per_account[account] += 1
             plan.sends += len(self.spec.steps)
-            for number, r in enumerate(rendered, start=1):
+            for number, r in enumerate(rendered):
+                status = Status.QUEUED if number == 0 else Status.WAITING
+                rows.append(self.row(lead, number, r, account, status, stamp))
                 if r.variant.name is not None:
-                    plan.variants[(number, r.variant.name)] += 1
+                    plan.variants[(number + 1, r.variant.name)] += 1
             if account not in plan.samples:
                 plan.samples[account] = (lead.recipient.value, rendered[0].text)
-        self.progress("checking", len(leads))
+        self.progress("importing", len(leads))
+        return rows
 
     def skips(self, recipients: list[str]) -> dict[str, str]:
         """Who not to contact, and why: opted out always; contacted unless `recontact`;
@@ -264,69 +284,26 @@ class LeadsImport:
                 skips.setdefault(recipient, "already contacted by outreach")
         return skips
 
-    def rows(self) -> Iterator[list[dict[str, Any]]]:
-        """The second pass: delivery rows, batch by batch, decided exactly as `check` did.
-        Refused rows were reported by `check`; here they are left out."""
-        assigner = Assigner(self.pool)
-        batch: list[dict[str, Any]] = []
-        leads: list[Lead] = []
-        for item in self._leads():
-            if isinstance(item, Lead):
-                leads.append(item)
-            if len(leads) >= BATCH:
-                batch.extend(self._rows(leads, assigner))
-                leads = []
-            if len(batch) >= BATCH:
-                yield batch
-                self.progress("writing", len(batch))
-                batch = []
-        batch.extend(self._rows(leads, assigner))
-        yield batch
-        self.progress("writing", len(batch))
-
-    def _rows(self, leads: list[Lead], assigner: Assigner) -> Iterator[dict[str, Any]]:
-        skips = self.skips([lead.recipient.value for lead in leads])
-        for lead in leads:
-            rendered = self.render(lead)
-            why = skips.get(lead.recipient.value)
-            if why == ALREADY_HERE:
-                continue  # their row is there already
-            if why is not None:
-                first = rendered[0]
-                yield self.row(lead, 0, first, self.spec.accounts[0], Status.SKIPPED, error=why)
-                continue
-            account = assigner.assign(_accepting(self.judge(lead, rendered)))
-            if account is None:
-                continue  # refused: in the rejects file
-            for step, r in enumerate(rendered):
-                status = Status.QUEUED if step == 0 else Status.WAITING
-                yield self.row(lead, step, r, account, status)
-
-    def row(
+    def row(  # noqa: PLR0917 (one argument per column group)
         self,
         lead: Lead,
         number: int,
         rendered: Rendered,
         account: str,
         status: Status,
-        *,
+        stamp: Any,
         error: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Row:
+        """A delivery row, in `bulk_deliveries.COLUMNS` order."""
         step = self.spec.steps[number]
         media = step.media
-        return {
-            "idempotency_key": rendered.key,
-            "campaign": self.spec.name, "step": number, "account": account,
-            "provider": self.runtime.accounts[account].provider,
-            "recipient": lead.recipient.value, "text": rendered.text,
-            "subject": rendered.subject, "inmail": step.inmail, "media_link": step.media_link,
-            "media_ref": media.ref if media else None,
-            "media_type": media.content_type if media else None,
-            "variant": rendered.variant.name,
-            "status": status, "attempts": 0, "rate_limits": 0, "error": error,
-            "after_s": step.after_s if number else None,
-            "created_at": self.now, "due_at": self.now, "updated_at": self.now,
-        }  # fmt: skip
+        return (
+            rendered.key, self.spec.name, number, account, self.providers[account],
+            lead.recipient.value, rendered.text, rendered.subject, step.inmail, step.media_link,
+            media.ref if media else None, media.content_type if media else None,
+            rendered.variant.name, status.name, 0, 0, error,
+            step.after_s if number else None, stamp, stamp, stamp,
+        )  # fmt: skip
 
     def media(self) -> list[MediaRecord]:
         """The files the steps attach, to store once with the campaign."""

@@ -40,10 +40,11 @@ def start_campaign(
         runtime, spec, leads_file, now=now, progress=progress,
         skip_invalid=skip_invalid, rejects=rejects,
     )  # fmt: skip
-    plan = leads.check()
-    if not dry_run:
-        runtime.campaigns.write(_campaign_row(spec, now), leads.rows(), leads.media())
-        index_queued(runtime, spec.name)
+    if dry_run:
+        return leads.run()
+    with runtime.campaigns.importing(_campaign_row(spec, now), leads.media()) as sink:
+        plan = leads.run(sink)
+    index_queued(runtime, spec.name)
     return plan
 
 
@@ -75,10 +76,11 @@ def add_leads(
         runtime, stored_campaign(campaign.spec, name), leads_file, now=now, progress=progress,
         adding=True, skip_invalid=skip_invalid, rejects=rejects,
     )  # fmt: skip
-    plan = leads.check()
-    if not dry_run:
-        runtime.campaigns.add(name, leads.rows())
-        index_queued(runtime, name, since=now)
+    if dry_run:
+        return leads.run()
+    with runtime.campaigns.importing(adding_to=name) as sink:
+        plan = leads.run(sink)
+    index_queued(runtime, name, since=now)
     return plan
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from worker.models import Campaign, CampaignStatus, Delivery, MediaRecord
+from worker.bulk_deliveries import BulkDeliveries
+from worker.models import Campaign, CampaignStatus, MediaRecord
 from worker.providers.base import MediaFile
 
 
@@ -36,34 +37,34 @@ class CampaignStore:
         with self.engine.begin() as connection:
             return connection.execute(statement).rowcount == 1
 
-    def write(
+    @contextmanager
+    def importing(
         self,
-        campaign: Campaign,
-        batches: Iterable[list[dict[str, Any]]],
+        campaign: Campaign | None = None,
         media: Sequence[MediaRecord] = (),
-    ) -> int:
-        """The campaign row, its files and all its delivery rows, in one transaction; returns
-        the count of deliveries."""
+        *,
+        adding_to: str | None = None,
+    ) -> Iterator[BulkDeliveries]:
+        """One transaction for a whole import: a new `campaign` row and its files (or, when
+        `adding_to` one, its row held until the commit), then the delivery rows written
+        through the yielded bulk writer. An exception leaves nothing written."""
         with self.engine.begin() as connection:
-            connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
-            refs = [record.ref for record in media]
-            known = sa.select(col(MediaRecord.ref)).where(col(MediaRecord.ref).in_(refs))
-            stored = {r for (r,) in connection.execute(known)} if refs else set()
-            for record in media:
-                if record.ref not in stored:
-                    connection.execute(sa.insert(MediaRecord).values(**record.model_dump()))
-            return _insert(connection, batches)
-
-    def add(self, name: str, batches: Iterable[list[dict[str, Any]]]) -> int:
-        """More delivery rows for campaign `name`, in one transaction; returns the count."""
-        with self.engine.begin() as connection:
-            touched = (
-                sa.update(Campaign)
-                .where(col(Campaign.name) == name)
-                .values(updated_at=sa.func.now())
-            )
-            connection.execute(touched)  # and holds the campaign's row until the commit
-            return _insert(connection, batches)
+            if campaign is not None:
+                connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
+                refs = [record.ref for record in media]
+                known = sa.select(col(MediaRecord.ref)).where(col(MediaRecord.ref).in_(refs))
+                stored = {r for (r,) in connection.execute(known)} if refs else set()
+                for record in media:
+                    if record.ref not in stored:
+                        connection.execute(sa.insert(MediaRecord).values(**record.model_dump()))
+            if adding_to is not None:
+                touched = (
+                    sa.update(Campaign)
+                    .where(col(Campaign.name) == adding_to)
+                    .values(updated_at=sa.func.now())
+                )
+                connection.execute(touched)
+            yield BulkDeliveries(connection)
 
     def media(self, ref: str) -> MediaFile:
         """A stored file; KeyError when a delivery refers to one that is not there."""
@@ -72,12 +73,3 @@ class CampaignStore:
             if record is None:
                 raise KeyError(f"no stored file {ref}")
             return MediaFile.from_base64(record.data_base64, record.content_type)
-
-
-def _insert(connection: Connection, batches: Iterable[list[dict[str, Any]]]) -> int:
-    written = 0
-    for rows in batches:
-        if rows:
-            connection.execute(sa.insert(Delivery), rows)
-            written += len(rows)
-    return written

@@ -140,7 +140,7 @@ class RateColumn(ProgressColumn):
 
 @contextmanager
 def import_progress(leads_file: Path, *, disable: bool) -> Iterator[Callable[[str, int], None]]:
-    """A bar for each pass over the leads, with rows/s and the time left."""
+    """A bar for the pass over the leads, with rows/s and the time left."""
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -151,13 +151,10 @@ def import_progress(leads_file: Path, *, disable: bool) -> Iterator[Callable[[st
     )
     with Progress(*columns, console=console, transient=True, disable=disable) as progress:
         rows = None if disable else count_rows(leads_file)
-        tasks = {
-            "checking": progress.add_task("checking recipients", total=rows),
-            "writing": progress.add_task("writing deliveries", total=None, visible=False),
-        }
+        task = progress.add_task("importing recipients", total=rows)
 
         def advance(phase: str, count: int) -> None:
-            progress.update(tasks[phase], visible=True, advance=count)
+            progress.update(task, advance=count)
 
         yield advance
 
