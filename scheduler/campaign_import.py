@@ -19,20 +19,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
 from scheduler.campaign_steps import Step, Variant
 from scheduler.idempotency import campaign_step_key
-from scheduler.leads import Lead, LeadError, leads_header, read_leads
+from scheduler.leads import RECIPIENT_COLUMNS, Lead, LeadError, leads_header, read_leads
 from scheduler.rejects import RejectsFile
+from scheduler.seen import SeenRecipients
 from worker.accounts import ProviderName
 from worker.bulk_deliveries import BulkDeliveries, Row
 from worker.errors import CampaignFileError, CampaignInputError, Problem
 from worker.models import MediaRecord, Status
-from worker.providers import check_request
+from worker.providers import check_addressed, check_options
 from worker.providers.base import MediaFile, SendRequest
 from worker.recipients import Recipient, parse_recipient
 from worker.runtime import Runtime
@@ -42,6 +43,7 @@ BATCH = 2000
 ALREADY_HERE = "already in this campaign"
 SAMPLES = 20  # skipped recipients kept to show; the rest are counted
 Progress = Callable[[str, int], None]  # ("importing", rows done since)
+COLUMN_OF = {kind: column for column, kind in RECIPIENT_COLUMNS.items()}
 _PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
 
 
@@ -63,8 +65,7 @@ class Plan:
     variants: Counter[tuple[int, str]] = field(default_factory=Counter)  # (step, name) -> count
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     """One step as one recipient gets it."""
 
     key: str
@@ -80,8 +81,10 @@ class _Run:
     plan: Plan
     assigner: Assigner
     stamp: Any  # the import's time, as the sink stores it
+    writing: bool  # False for a dry run: no rows to build
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
     rejects: RejectsFile | None = None
+    seen: SeenRecipients = field(default_factory=SeenRecipients)
 
 
 class LeadsImport:
@@ -114,18 +117,29 @@ class LeadsImport:
             self.providers[name] = account.provider
             cap = account.daily_limit or runtime.settings.daily_limit
             self.pool.append((name, account.provider, min(cap, spec.daily_limit or cap)))
+        # Per step: whether a recipient's text is drawn (variants, spintax) from their key.
+        self.draws = [
+            len(step.variants) > 1
+            or any(v.template.spins or (v.subject and v.subject.spins) for v in step.variants)
+            for step in spec.steps
+        ]
+        self.has_variants = any(len(step.variants) > 1 for step in spec.steps)
         self.check_steps()
 
     def check_steps(self) -> None:
         """Every step must be sendable by at least one provider of the campaign's accounts;
-        leads then go only to accounts whose provider can send all of their steps."""
+        leads then go only to accounts whose provider can send all of their steps. A step's
+        own fields are checked here, once; each recipient's address and texts in `judge`."""
         providers = dict.fromkeys(provider for _, provider, _ in self.pool)
+        self.refused_options: dict[ProviderName, list[str]] = {p: [] for p in providers}
         problems = []
         for i, step in enumerate(self.spec.steps, start=1):
             for variant in step.variants:
                 subject = variant.subject.text if variant.subject else None
                 request = self.request(step, _PROBE, "probe", subject)
-                refusals = {p: _step_parts(check_request(p, request)) for p in providers}
+                refusals = {p: check_options(p, request) for p in providers}
+                for provider, found in refusals.items():
+                    self.refused_options[provider] += map(str, found)
                 if all(refusals.values()):
                     at = f"steps[{i}]" + (f".variants[{variant.name}]" if variant.name else "")
                     why = "; ".join(
@@ -144,15 +158,25 @@ class LeadsImport:
         probe = MediaFile(media.content_type, b"") if media is not None else None
         return SendRequest(recipient, text, subject, step.inmail, step.media_link, probe)
 
-    def render(self, lead: Lead) -> list[Rendered]:
+    def render(self, lead: Lead, *, keyed: bool = True) -> list[Rendered]:
+        """Each step for `lead`; without `keyed` (a dry run) no key is made unless a draw
+        (A/B variant, spintax) needs its seed."""
         out = []
+        recipient = lead.recipient.value
         for number, step in enumerate(self.spec.steps):
-            key = campaign_step_key(self.spec.name, lead.recipient.value, number)
-            variant = step.pick(int(key[16:32], 16))
-            seed = int(key[:16], 16)
-            text = variant.template.render(lead.values, seed)
-            subject = variant.subject.render(lead.values, seed) if variant.subject else None
-            out.append(Rendered(key, variant, text, subject))
+            draws = self.draws[number]
+            key = campaign_step_key(self.spec.name, recipient, number) if keyed or draws else ""
+            variant = step.pick(int(key[16:32], 16)) if len(step.variants) > 1 else step.variants[0]
+            template, subject = variant.template, variant.subject
+            seed = int(key[:16], 16) if draws else 0
+            out.append(
+                Rendered(
+                    key,
+                    variant,
+                    template.render(lead.values, seed),
+                    subject.render(lead.values, seed) if subject else None,
+                )
+            )
         return out
 
     def judge(self, lead: Lead, rendered: list[Rendered]) -> Callable[[ProviderName], list[str]]:
@@ -162,13 +186,8 @@ class LeadsImport:
 
         def problems(provider: ProviderName) -> list[str]:
             if provider not in by_provider:
-                by_provider[provider] = [
-                    str(problem)
-                    for step, r in zip(self.spec.steps, rendered, strict=True)
-                    for problem in check_request(
-                        provider, self.request(step, lead.recipient, r.text, r.subject)
-                    )
-                ]
+                found = check_addressed(provider, lead.recipient, [r.text for r in rendered])
+                by_provider[provider] = self.refused_options[provider] + list(map(str, found))
             return by_provider[provider]
 
         return problems
@@ -182,6 +201,7 @@ class LeadsImport:
             Plan(self.spec.name),
             Assigner(self.pool),
             sink.stamp(self.now) if sink is not None else self.now,
+            writing=sink is not None,
         )
         if self.skip_invalid:
             path = self.rejects_path or self.leads_file.parent / "REJECTS.csv"
@@ -195,14 +215,15 @@ class LeadsImport:
                     continue
                 batch.append(item)
                 if len(batch) >= BATCH:
-                    rows = self._batch(batch, run)
+                    rows = self._batch(self._first_mentions(batch, run), run)
                     if sink is not None and not run.errors:
                         sink.write(rows)
                     batch = []
-            rows = self._batch(batch, run)
+            rows = self._batch(self._first_mentions(batch, run), run)
             if sink is not None and not run.errors:
                 sink.write(rows)
         finally:
+            run.seen.close()
             if run.rejects is not None:
                 run.rejects.close()
         plan = run.plan
@@ -216,8 +237,25 @@ class LeadsImport:
 
     def _leads(self) -> Iterator[Lead | LeadError]:
         return read_leads(
-            self.leads_file, self.fields, required=self.required, columns=self.spec.columns
+            self.leads_file,
+            self.fields,
+            required=self.required,
+            columns=self.spec.columns,
+            dedupe=False,  # _first_mentions does, on disk
         )
+
+    def _first_mentions(self, leads: list[Lead], run: _Run) -> list[Lead]:
+        """The leads whose recipient no earlier row named; the others are refused."""
+        earlier = run.seen.earlier([(lead.recipient.value, lead.line) for lead in leads])
+        if not earlier:
+            return leads
+        for lead in leads:
+            first = earlier.get(lead.line)
+            if first is not None:
+                column = COLUMN_OF[lead.recipient.kind]
+                message = f"the same recipient as line {first}"
+                self._refuse(LeadError(lead.line, column, message, lead.cells, first), run)
+        return [lead for lead in leads if lead.line not in earlier]
 
     def _refuse(self, item: LeadError, run: _Run) -> None:
         if run.rejects is None or item.line == 1:  # a header problem refuses the whole file
@@ -236,13 +274,13 @@ class LeadsImport:
         rows: list[Row] = []
         for lead in leads:
             plan.recipients += 1
-            rendered = self.render(lead)
+            rendered = self.render(lead, keyed=run.writing)
             why = skips.get(lead.recipient.value)
             if why is not None:
                 plan.skipped_count += 1
                 if len(plan.skipped) < SAMPLES:
                     plan.skipped[lead.recipient.value] = why
-                if why != ALREADY_HERE:  # their row is there already
+                if why != ALREADY_HERE and run.writing:  # (the row is there already)
                     first = self.spec.accounts[0]
                     skipped = Status.SKIPPED
                     rows.append(self.row(lead, 0, rendered[0], first, skipped, stamp, why))
@@ -257,11 +295,14 @@ class LeadsImport:
                 continue
             plan.per_account[account] += 1
             plan.sends += len(self.spec.steps)
-            for number, r in enumerate(rendered):
-                status = Status.QUEUED if number == 0 else Status.WAITING
-                rows.append(self.row(lead, number, r, account, status, stamp))
-                if r.variant.name is not None:
-                    plan.variants[(number + 1, r.variant.name)] += 1
+            if run.writing:
+                for number, r in enumerate(rendered):
+                    status = Status.QUEUED if number == 0 else Status.WAITING
+                    rows.append(self.row(lead, number, r, account, status, stamp))
+            if self.has_variants:
+                for number, r in enumerate(rendered, start=1):
+                    if r.variant.name is not None:
+                        plan.variants[(number, r.variant.name)] += 1
             if account not in plan.samples:
                 plan.samples[account] = (lead.recipient.value, rendered[0].text)
         self.progress("importing", len(leads))

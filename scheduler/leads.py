@@ -11,10 +11,12 @@ in canonical form).
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 from worker.recipients import Recipient, RecipientKind, parse_recipient
 
@@ -29,20 +31,18 @@ RECIPIENT_COLUMNS: dict[str, RecipientKind] = {
 DELIMITERS = (",", ";", "\t")
 
 
-@dataclass(frozen=True)
-class Lead:
+class Lead(NamedTuple):  # a tuple: a million are made per import
     line: int
     recipient: Recipient
     values: dict[str, str]  # by field name (mapped columns under their field's name)
-    cells: list[str] = field(default_factory=list, compare=False)  # the row as written
+    cells: list[str]  # the row as written
 
 
-@dataclass(frozen=True)
-class LeadError:
+class LeadError(NamedTuple):
     line: int
     column: str | None
     message: str
-    cells: list[str] = field(default_factory=list, compare=False)
+    cells: list[str] = []  # noqa: RUF012 (never changed)
     duplicate_of: int | None = None  # the earlier line with the same recipient
 
     def describe(self, path: str) -> str:
@@ -56,10 +56,12 @@ def read_leads(
     *,
     required: Iterable[str] | None = None,
     columns: Mapping[str, str] | None = None,
+    dedupe: bool = True,
 ) -> Iterator[Lead | LeadError]:
     """Every row of `path` as a Lead or a LeadError. `fields` are the template variables, of
     which `required` (all, by default) must not be empty; `columns` maps a field to the header
-    that holds it."""
+    that holds it. Without `dedupe` the caller finds repeated recipients (`SeenRecipients`
+    does, in flat memory); with it, they are remembered here."""
     fields = list(fields)
     must = fields if required is None else list(required)
     decode_errors: dict[int, str] = {}
@@ -70,7 +72,12 @@ def read_leads(
         if encoding is not None:
             yield LeadError(1, None, encoding)
             return
-        lines = _decoded(raw, decode_errors)
+        if _all_utf8(raw):  # the usual file: decoded in C, in one go
+            raw.seek(0)
+            lines: Iterator[str] = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        else:
+            raw.seek(0)
+            lines = _decoded(raw, decode_errors)
         reader = csv.reader(lines, delimiter=sniff_delimiter(first))
         written = next(reader, None)
         if written is None:
@@ -83,14 +90,14 @@ def read_leads(
         recipient_column = next(c for c in RECIPIENT_COLUMNS if c in header)
         used = {recipient_column, *fields}
         index = {name: header.index(name) for name in used}
-        seen: dict[str, int] = {}
+        seen: dict[str, int] | None = {} if dedupe else None
         line = reader.line_num
         width = len(header)
         for row in reader:
             start, line = line + 1, reader.line_num
             if start in decode_errors:
                 yield LeadError(start, None, decode_errors[start], row)
-            elif any(cell.strip() for cell in row):
+            elif row and (row[0].strip() or any(cell.strip() for cell in row)):
                 if len(row) != width:
                     message = f"{len(row)} cells where the header has {width}"
                     yield LeadError(start, None, message, row)
@@ -118,6 +125,17 @@ def _encoding_problem(first_line: bytes) -> str | None:
     if first_line.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in first_line:
         return "line 1 is UTF-16 text, not UTF-8; save the file as UTF-8 (Excel: CSV UTF-8)"
     return None
+
+
+def _all_utf8(raw: BinaryIO) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in iter(lambda: raw.read(1 << 20), b""):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decoded(raw: Iterable[bytes], errors: dict[int, str]) -> Iterator[str]:
@@ -183,7 +201,7 @@ def _lead(
     *,
     column: str,
     required: Iterable[str],
-    seen: dict[str, int],
+    seen: dict[str, int] | None,
 ) -> Lead | LeadError:
     for name in required:
         if not values[name]:
@@ -193,7 +211,7 @@ def _lead(
         recipient = parse_recipient(values[column], expect=RECIPIENT_COLUMNS[column])
     except ValueError as exc:
         return LeadError(line, column, str(exc), cells)
-    first = seen.setdefault(recipient.value, line)
+    first = line if seen is None else seen.setdefault(recipient.value, line)
     if first != line:
         return LeadError(line, column, f"the same recipient as line {first}", cells, first)
     return Lead(line, recipient, values, cells)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from worker.models import REPLY_TEXT_CHARS, RecipientFlag, ReplyHow, ReplyRecord
-from worker.store import insert_for
+from worker.store import among, insert_for
 
 REPLY_BATCH = 500  # rows per INSERT: 10 parameters each, well under SQLite's limit
 
@@ -81,7 +81,10 @@ class RecipientStore:
     def flags(self, recipients: Sequence[str]) -> dict[str, RecipientFlag]:
         if not recipients:
             return {}
-        statement = select(RecipientFlag).where(col(RecipientFlag.recipient).in_(recipients))
+        dialect = self.engine.dialect.name
+        statement = select(RecipientFlag).where(
+            among(col(RecipientFlag.recipient), recipients, dialect)
+        )
         with Session(self.engine, expire_on_commit=False) as session:
             return {f.recipient: f for f in session.exec(statement)}
 

@@ -23,6 +23,11 @@ _PROFILE_URN = re.compile(r"^urn:li:(fsd_profile|person|member):([A-Za-z0-9_-]+)
 _BARE_MEMBER_ID = re.compile(r"^(ACo|ACw|AEM)[A-Za-z0-9_-]{20,}$")
 # www., m. (mobile) or a country (fr., uk.).
 _LINKEDIN_HOST = re.compile(r"^(www\.|m\.|[a-z]{2,3}\.)?linkedin\.com$")
+# The common case, already canonical but for case: ASCII letters, digits, '-' and '_', starting
+# with a letter or a digit, 2 to 100 long. Taken without the general path's work (an import
+# parses a million of them); the general path gives the same answer for these.
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,99}$")
+_PLAIN_URL = re.compile(r"^https?://(?:www\.)?linkedin\.com/in/([A-Za-z0-9][A-Za-z0-9_-]{1,99})/?$")
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 # LinkedIn's custom URLs have 3 to 100 characters; the floor stays at 2, where it was, because
 # files in use have two-letter names, and refusing a real name protects no one.
@@ -82,6 +87,9 @@ def parse_recipient(text: str, expect: RecipientKind | None = None) -> Recipient
     Raises ValueError saying what is wrong and which forms are accepted.
     """
     candidate = text.strip()
+    plain = _PLAIN_URL.match(candidate)
+    if plain and expect in (None, "profile_url"):
+        return Recipient("profile_url", f"{PROFILE_URL_PREFIX}{plain.group(1).lower()}")
     kind = _kind_of(candidate)
     if expect is not None and kind != expect:
         noun, form = _EXPECTED[expect]
@@ -113,6 +121,9 @@ def _kind_of(candidate: str) -> RecipientKind:
 
 
 def _canonical_profile_url(text: str, candidate: str) -> str:
+    plain = _PLAIN_URL.match(candidate)
+    if plain:
+        return f"{PROFILE_URL_PREFIX}{plain.group(1).lower()}"
     refusal = f"{text!r} is not {_EXPECTED['profile_url'][0]}"
     slug = _profile_slug(candidate)
     if slug is None:
@@ -146,6 +157,8 @@ def _canonical_name(slug: str) -> tuple[str, str | None]:
     LinkedIn treats names case-insensitively and writes non-ASCII ones percent-encoded as
     UTF-8, so all of "J%c3%a9R%C3%B4ME-X", "jérôme-x" and "j%C3%A9r%C3%B4me-x" are one person.
     """
+    if _PLAIN_NAME.match(slug):
+        return slug.lower(), None
     for run in _PERCENT_RUN.findall(slug):
         try:
             unquote(run, errors="strict")

@@ -6,6 +6,7 @@ all on one engine."""
 from __future__ import annotations
 
 import functools
+import json
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -209,6 +210,31 @@ def _move_statement(
         return update
     moved = update.returning(_DELIVERIES.c.id).cte("moved")
     return sa.select(sa.func.count()).select_from(moved).add_cte(_RECORD.cte("recorded"))
+
+
+def among(column: Any, values: Sequence[str], dialect: str) -> sa.ColumnElement[bool]:
+    """`column IN values` for a long list, passed as one parameter: with one placeholder per
+    value, binding thousands of them costs more than the query (psycopg even parses such a
+    query in Python). PostgreSQL splits one string at a separator no value holds (else it
+    falls back to placeholders); SQLite reads a JSON array."""
+    condition: sa.ColumnElement[bool]
+    if dialect == "postgresql":
+        if any(_SEPARATOR in value for value in values):
+            return column.in_(values)  # type: ignore[no-any-return]
+        joined = sa.bindparam(None, _SEPARATOR.join(values), type_=sa.Text)
+        condition = column == sa.any_(sa.func.string_to_array(joined, _SEPARATOR))
+    elif dialect == "sqlite":
+        array = sa.bindparam(None, json.dumps(list(values)), type_=sa.Text)
+        members: sa.Select[Any] = sa.select(sa.column("value")).select_from(
+            sa.func.json_each(array)
+        )
+        condition = column.in_(members)
+    else:
+        condition = column.in_(values)
+    return condition
+
+
+_SEPARATOR = "\x1f"
 
 
 def insert_for(dialect: str) -> Any:
@@ -693,6 +719,8 @@ class DeliveryStore:
             return set()
         by_urn: dict[str, list[str]] = {}  # the URN form send answers record -> as given here
         for recipient in recipients:
+            if not recipient.startswith("urn:"):  # canonical URLs and public ids have no id
+                continue
             member_id = parse_recipient(recipient).member_id
             if member_id:
                 by_urn.setdefault(f"urn:li:fsd_profile:{member_id}", []).append(recipient)
@@ -700,8 +728,8 @@ class DeliveryStore:
             sa.select(col(Delivery.recipient), col(Delivery.recipient_urn))
             .where(
                 sa.or_(
-                    col(Delivery.recipient).in_(recipients),
-                    col(Delivery.recipient_urn).in_(list(by_urn)),
+                    among(col(Delivery.recipient), recipients, self.engine.dialect.name),
+                    among(col(Delivery.recipient_urn), list(by_urn), self.engine.dialect.name),
                 ),
                 col(Delivery.status).in_(CONTACTED),
             )
@@ -723,7 +751,7 @@ class DeliveryStore:
         statement = sa.select(col(Delivery.recipient)).where(
             col(Delivery.campaign) == campaign,
             col(Delivery.step) == 0,
-            col(Delivery.recipient).in_(recipients),
+            among(col(Delivery.recipient), recipients, self.engine.dialect.name),
         )
         with self.engine.connect() as connection:
             return {str(r) for (r,) in connection.execute(statement)}

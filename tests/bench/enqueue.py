@@ -1,33 +1,50 @@
-"""Enqueue benchmark (prints figures, asserts nothing): a 100,000-recipient, three-step
-campaign from CSV, on SQLite and on PostgreSQL (when OUTREACH_TEST_DATABASE_URL names one),
-beside a plain bulk insert of the same rows in the same run, with each run's peak memory.
+"""Enqueue benchmark (prints figures, asserts nothing): a three-step campaign from CSV through
+`outreach campaign start`, beside the database's own bulk path for the same rows, in one run.
 
-    python -m tests.bench.enqueue [RECIPIENTS]
+    python -m tests.bench.enqueue [RECIPIENTS ...]      (default: 100000)
 
-Each measurement runs in a fresh process, so its peak resident memory is its own.
+For each size and database (SQLite always; PostgreSQL when OUTREACH_TEST_DATABASE_URL names
+one), in fresh processes so each peak memory is its own:
+- `outreach campaign start --dry-run` (check everything, write nothing);
+- `outreach campaign start` (check, assign, render, write, index in Redis);
+- the bare baseline: read the same CSV with the csv module, render the same three texts,
+  hash the same idempotency keys, and write the rows in one transaction into an empty table of
+  the same schema and indexes: `sqlite3` `executemany` on SQLite, psycopg `COPY` on
+  PostgreSQL. The ratio is campaign start over the baseline.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import os
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
+import psycopg
 
 from tests.databases import migrate
 from tests.fakes import account_secrets, accounts_toml
+from worker.bulk_deliveries import COLUMNS
 from worker.dev.embedded import EmbeddedRedis
-from worker.models import Delivery
 from worker.runtime import Runtime
 from worker.settings import Settings
 
+OUTREACH = str(Path(sys.executable).parent / "outreach")
 ACCOUNTS = {f"s{i:02d}": "linkup" for i in range(50)}
+TEXTS = (
+    "Hi {first_name}, I saw your work at {company}.",
+    "Following up, {first_name}.",
+    "Last note from me.",
+)
+AFTER_S = (None, 3 * 86400.0, 7 * 86400.0)
 CAMPAIGN = """name = "bench"
 accounts = [{accounts}]
 [[steps]]
@@ -41,20 +58,19 @@ text = "Last note from me."
 """
 
 
-def _files(work: Path, recipients: int) -> tuple[Path, Path, Path]:
-    campaign = work / "campaign.toml"
-    campaign.write_text(CAMPAIGN.format(accounts=", ".join(f'"{a}"' for a in ACCOUNTS)), "utf-8")
-    leads = work / "leads.csv"
-    with leads.open("w", encoding="utf-8") as out:
+def write_files(work: Path, recipients: int) -> None:
+    (work / "campaign.toml").write_text(
+        CAMPAIGN.format(accounts=", ".join(f'"{a}"' for a in ACCOUNTS)), "utf-8"
+    )
+    with (work / "leads.csv").open("w", encoding="utf-8") as out:
         out.write("linkedin_url,first_name,company\n")
         for i in range(recipients):
             out.write(f"https://www.linkedin.com/in/bench-person-{i},Person{i},Company {i % 977}\n")
-    accounts = work / "accounts.toml"
-    accounts.write_text(accounts_toml(ACCOUNTS), "utf-8")
-    return campaign, leads, accounts
+    (work / "accounts.toml").write_text(accounts_toml(ACCOUNTS), "utf-8")
 
 
-def _runtime(work: Path, database_url: str, redis_url: str) -> Runtime:
+def empty_schema(database_url: str, redis_url: str, work: Path) -> None:
+    """A migrated, empty database and an empty Redis."""
     os.environ.update(account_secrets(ACCOUNTS))
     migrate(database_url)
     runtime = Runtime(
@@ -65,52 +81,92 @@ def _runtime(work: Path, database_url: str, redis_url: str) -> Runtime:
     runtime.redis.flushdb()
     runtime.store.drop_schema()
     runtime.store.create_schema()
-    return runtime
+    runtime.redis.close()
+    runtime.store.engine.dispose()
+
+
+def bare_rows(leads: Path, now: str | datetime) -> list[tuple[object, ...]]:
+    """The same rows as the campaign writes: read, rendered and keyed, nothing checked."""
+    rows: list[tuple[object, ...]] = []
+    with leads.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for i, (url, first_name, company) in enumerate(reader):
+            account = f"s{i % 50:02d}"
+            for step, text in enumerate(TEXTS):
+                key = hashlib.sha256(f"bench\x1f{url}\x1f{step}".encode()).hexdigest()
+                rows.append((
+                    key, "bench", step, account, "linkup", url,
+                    text.format(first_name=first_name, company=company), None, False, None,
+                    None, None, None, "QUEUED" if step == 0 else "WAITING", 0, 0, None,
+                    AFTER_S[step], now, now, now,
+                ))  # fmt: skip
+    return rows
+
+
+def bare(database_url: str, leads: Path) -> float:
+    """Seconds for the baseline: everything from reading the CSV to the commit."""
+    names = ", ".join(COLUMNS)
+    started = time.perf_counter()
+    if database_url.startswith("sqlite"):
+        now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        rows = bare_rows(leads, now)
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        marks = ", ".join("?" for _ in COLUMNS)
+        with connection:
+            connection.executemany(f"INSERT INTO deliveries ({names}) VALUES ({marks})", rows)  # noqa: S608
+        connection.close()
+    else:
+        rows = bare_rows(leads, datetime.now(UTC).replace(tzinfo=None))
+        with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
+            with cursor.copy(f"COPY deliveries ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    return time.perf_counter() - started
+
+
+def one(mode: str, work: Path, database_url: str, redis_url: str) -> dict[str, float]:
+    """One measurement, in this process (its children's peak memory is the CLI's)."""
+    empty_schema(database_url, redis_url, work)
+    if mode == "bare":
+        seconds = bare(database_url, work / "leads.csv")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {"seconds": seconds, "peak_mb": peak}
+    env = {
+        **os.environ,
+        "OUTREACH_DATABASE_URL": database_url,
+        "OUTREACH_REDIS_URL": redis_url,
+        "OUTREACH_ACCOUNTS_FILE": str(work / "accounts.toml"),
+    }
+    args = [OUTREACH, "campaign", "start", str(work / "campaign.toml"), str(work / "leads.csv")]
+    args += ["--json"] + (["--dry-run"] if mode == "dry" else [])
+    started = time.perf_counter()
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": seconds, "peak_mb": peak, "sends": json.loads(done.stdout)["sends"]}
 
 
 def measure(mode: str, work: Path, database_url: str, redis_url: str) -> dict[str, float]:
-    """One measurement, in this process: `campaign` or `bulk`."""
-    from scheduler.campaigns import start_campaign  # noqa: PLC0415 - after env is set
-
-    runtime = _runtime(work, database_url, redis_url)
-    campaign, leads = work / "campaign.toml", work / "leads.csv"
-    if mode == "campaign":
-        started = time.perf_counter()
-        plan = start_campaign(runtime, campaign, leads)
-        elapsed = time.perf_counter() - started
-        rows = plan.sends
-    else:
-        # The same rows, built up front; only the insert is timed.
-        from scheduler.campaign_file import load_campaign  # noqa: PLC0415
-        from scheduler.campaigns import Plan, _Starter  # noqa: PLC0415
-
-        starter = _Starter(
-            runtime,
-            load_campaign(campaign),
-            leads,
-            __import__("datetime").datetime.now(__import__("datetime").UTC),
-            None,
-        )
-        batches = list(starter.rows(Plan("bench")))
-        rows = sum(len(b) for b in batches)
-        started = time.perf_counter()
-        with runtime.store.engine.begin() as connection:
-            for batch in batches:
-                connection.execute(sa.insert(Delivery), batch)
-        elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": elapsed, "rows": rows, "peak_mb": peak_mb}
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.bench.enqueue", "--one", mode, str(work), database_url,
+         redis_url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--one":
         _, _, mode, work, database_url, redis_url = sys.argv
-        print(json.dumps(measure(mode, Path(work), database_url, redis_url)))
+        print(json.dumps(one(mode, Path(work), database_url, redis_url)))
         return
-    recipients = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    sizes = [int(a) for a in sys.argv[1:]] or [100_000]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        _files(work, recipients)
         embedded = None
         redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
         if not redis_url:
@@ -119,37 +175,23 @@ def main() -> None:
         databases = {"sqlite": f"sqlite:///{work}/bench.db"}
         if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
             databases["postgresql"] = os.environ["OUTREACH_TEST_DATABASE_URL"]
-        print(
-            f"{recipients} recipients x 3 steps, 50 accounts; redis "
-            f"{'embedded' if embedded else 'server'}"
-        )
         try:
-            for name, url in databases.items():
-                results = {}
-                for mode in ("campaign", "bulk"):
-                    out = subprocess.run(
-                        [
-                            sys.executable,
-                            "-m",
-                            "tests.bench.enqueue",
-                            "--one",
-                            mode,
-                            str(work),
-                            url,
-                            redis_url,
-                        ],
-                        capture_output=True,
-                        text=True,
-                        check=True,
+            for size in sizes:
+                write_files(work, size)
+                print(f"{size:,} recipients x 3 steps, 50 accounts, through `outreach`:")
+                for name, url in databases.items():
+                    dry = measure("dry", work, url, redis_url)
+                    start = measure("start", work, url, redis_url)
+                    base = measure("bare", work, url, redis_url)
+                    bulk = "COPY" if name == "postgresql" else "executemany"
+                    print(
+                        f"  {name}: campaign start {start['seconds']:.1f} s"
+                        f" ({start['sends'] / start['seconds']:,.0f} rows/s, peak"
+                        f" {start['peak_mb']:.0f} MB); bare {bulk} {base['seconds']:.1f} s"
+                        f" (rows held in memory, peak {base['peak_mb']:.0f} MB): ratio"
+                        f" {start['seconds'] / base['seconds']:.2f}x; dry run"
+                        f" {dry['seconds']:.1f} s, peak {dry['peak_mb']:.0f} MB"
                     )
-                    results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
-                c, b = results["campaign"], results["bulk"]
-                print(
-                    f"{name}: campaign start {c['seconds']:.1f} s for {c['rows']} rows "
-                    f"(validate, assign, render, insert, index), peak {c['peak_mb']:.0f} MB; "
-                    f"plain bulk insert {b['seconds']:.1f} s, peak {b['peak_mb']:.0f} MB "
-                    f"(rows held in memory); ratio {c['seconds'] / b['seconds']:.1f}x"
-                )
         finally:
             if embedded:
                 embedded.stop()

@@ -256,3 +256,13 @@ def test_each_form_exposes_what_providers_need() -> None:
 def test_the_public_id_and_profile_url_are_canonical_and_encoded(text: str) -> None:
     recipient = parse_recipient(text)
     assert (recipient.public_id, recipient.profile_url) == ("j%C3%A9r%C3%B4me-x", JEROME)
+
+
+@pytest.mark.parametrize("name", ["Jane-Doe", "ab", "0x-Z_9", "a" * 100, "UPPER"])
+def test_the_plain_name_shortcut_agrees_with_the_general_path(name: str) -> None:
+    # With a query, or without a scheme, a URL takes the general path; plain, the shortcut.
+    shortcut = parse_recipient(f"https://www.linkedin.com/in/{name}/")
+    assert shortcut == parse_recipient(f"https://www.linkedin.com/in/{name}?trk=x")
+    assert shortcut == parse_recipient(f"www.linkedin.com/in/{name}")
+    assert parse_recipient(name).value == name.lower()
+    assert shortcut.value == f"https://www.linkedin.com/in/{name.lower()}"

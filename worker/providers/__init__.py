@@ -6,6 +6,7 @@ the two tables name the same providers)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -16,6 +17,7 @@ from worker.providers.base import Capability, Clock, Provider, SendRequest, utc_
 from worker.providers.connectsafely import ConnectSafely
 from worker.providers.linkup import LinkUp
 from worker.providers.outx import OutX
+from worker.recipients import Recipient
 from worker.settings import Settings
 
 
@@ -61,6 +63,22 @@ def check_request(name: ProviderName, request: SendRequest) -> list[Problem]:
     return REGISTRY[name].adapter.check(request)
 
 
+def check_options(name: ProviderName, request: SendRequest) -> list[Problem]:
+    """What `name` would refuse in a request's fields other than its recipient and text."""
+    return REGISTRY[name].adapter.check_options(request)
+
+
+def check_addressed(
+    name: ProviderName, recipient: Recipient, texts: Sequence[str]
+) -> list[Problem]:
+    """What `name` would refuse in messages to `recipient` with these texts, those alone."""
+    adapter = REGISTRY[name].adapter
+    problems = adapter.check_recipient(recipient)
+    for text in texts:
+        problems += adapter.check_text(text)
+    return problems
+
+
 __all__ = [
     "REGISTRY",
     "Capability",
@@ -72,6 +90,8 @@ __all__ = [
     "SendRequest",
     "base_url",
     "build_provider",
+    "check_addressed",
+    "check_options",
     "check_request",
     "providers_that_can",
 ]

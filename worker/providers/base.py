@@ -111,9 +111,31 @@ class Provider(ABC):
         self.clock = clock
 
     @classmethod
-    @abstractmethod
     def check(cls, request: SendRequest) -> list[Problem]:
         """Every reason this provider would refuse `request`; empty when it may be queued."""
+        return cls.check_addressed(request.recipient, request.text) + cls.check_options(request)
+
+    @classmethod
+    def check_addressed(cls, recipient: Recipient, text: str) -> list[Problem]:
+        """The rules about who and what alone. A campaign checks its steps' other fields once
+        (`check_options`) and only these for each of its recipients."""
+        return cls.check_text(text) + cls.check_recipient(recipient)
+
+    @classmethod
+    def check_text(cls, text: str) -> list[Problem]:
+        """Why this provider would refuse `text`."""
+        return check_text(text, cls.max_text_chars, cls.text_limit_source)
+
+    @classmethod
+    def check_recipient(cls, recipient: Recipient) -> list[Problem]:
+        """Why this provider cannot reach `recipient` (every form is fine unless it says)."""
+        return []
+
+    @classmethod
+    @abstractmethod
+    def check_options(cls, request: SendRequest) -> list[Problem]:
+        """Why this provider would refuse the request's other fields: subject, InMail, media,
+        the conversation to reply into."""
 
     @abstractmethod
     def send(self, account: Account, request: SendRequest) -> SendOutcome:

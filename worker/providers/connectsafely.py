@@ -26,7 +26,6 @@ from worker.providers.base import (
     SendRequest,
     as_object,
     as_str,
-    check_text,
     parse_epoch_ms,
 )
 from worker.providers.http import Reply
@@ -69,8 +68,8 @@ class ConnectSafely(Provider):
     )
 
     @classmethod
-    def check(cls, request: SendRequest) -> list[Problem]:
-        problems = check_text(request.text, cls.max_text_chars, cls.text_limit_source)
+    def check_options(cls, request: SendRequest) -> list[Problem]:
+        problems = []
         if request.inmail and request.conversation_urn:
             problems.append(
                 Problem(

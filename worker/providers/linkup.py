@@ -24,7 +24,6 @@ from worker.providers.base import (
     SendRequest,
     as_object,
     as_str,
-    check_text,
     parse_epoch_ms,
     unsupported,
 )
@@ -63,9 +62,8 @@ class LinkUp(Provider):
     text_limit_source: ClassVar[str] = "outreach's own limit for LinkUp (LinkUp documents none)"
 
     @classmethod
-    def check(cls, request: SendRequest) -> list[Problem]:
-        problems = check_text(request.text, cls.max_text_chars, cls.text_limit_source)
-        problems += unsupported(request, "LinkUp send-message", "subject", "inmail")
+    def check_options(cls, request: SendRequest) -> list[Problem]:
+        problems = unsupported(request, "LinkUp send-message", "subject", "inmail")
         if request.media_link is not None:
             url = urlsplit(request.media_link)
             if url.scheme not in ("http", "https") or not url.netloc:

@@ -25,7 +25,6 @@ from worker.providers.base import (
     SendRequest,
     as_object,
     as_str,
-    check_text,
     unsupported,
 )
 from worker.providers.http import Reply, error_text, exchange
@@ -67,23 +66,25 @@ class OutX(Provider):
     text_limit_source: ClassVar[str] = "OutX's documented maximum"
 
     @classmethod
-    def check(cls, request: SendRequest) -> list[Problem]:
-        problems = check_text(request.text, cls.max_text_chars, cls.text_limit_source)
-        if person_urn(request.recipient) is None and request.recipient.public_id is None:
-            problems.append(
-                Problem(
-                    "recipient",
-                    (
-                        "OutX needs a LinkedIn person URN (urn:li:person:ID or"
-                        " urn:li:fsd_profile:ID), or a profile URL or public id that outreach"
-                        " resolves to one with OutX's Fetch Profile; not a member URN"
-                    ),
-                )
+    def check_recipient(cls, recipient: Recipient) -> list[Problem]:
+        if person_urn(recipient) is not None or recipient.public_id is not None:
+            return []
+        return [
+            Problem(
+                "recipient",
+                (
+                    "OutX needs a LinkedIn person URN (urn:li:person:ID or"
+                    " urn:li:fsd_profile:ID), or a profile URL or public id that outreach"
+                    " resolves to one with OutX's Fetch Profile; not a member URN"
+                ),
             )
-        problems += unsupported(
+        ]
+
+    @classmethod
+    def check_options(cls, request: SendRequest) -> list[Problem]:
+        return unsupported(
             request, "OutX send-message", "subject", "inmail", "media_link", "media_file"
         )
-        return problems
 
     def send(self, account: Account, request: SendRequest) -> SendOutcome:
         refused = self.refuse_invalid(request)
