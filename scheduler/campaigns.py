@@ -9,6 +9,7 @@ from pathlib import Path
 
 from scheduler.campaign_file import CampaignSpec, load_campaign, stored_campaign
 from scheduler.campaign_import import LeadsImport, Plan, Progress, finish_estimate
+from worker.bulk_deliveries import BulkDeliveries
 from worker.errors import OutreachError
 from worker.models import Campaign, CampaignStatus
 from worker.runtime import Runtime
@@ -44,7 +45,7 @@ def start_campaign(
         return leads.run()
     with runtime.campaigns.importing(_campaign_row(spec, now), leads.media()) as sink:
         plan = leads.run(sink)
-    index_queued(runtime, spec.name)
+    _index(runtime, sink, now)
     return plan
 
 
@@ -80,17 +81,25 @@ def add_leads(
         return leads.run()
     with runtime.campaigns.importing(adding_to=name) as sink:
         plan = leads.run(sink)
-    index_queued(runtime, name, since=now)
+    if campaign.status == CampaignStatus.RUNNING:  # resuming indexes a paused one's
+        _index(runtime, sink, now)
     return plan
 
 
-def index_queued(runtime: Runtime, campaign: str, since: datetime | None = None) -> int:
-    """Put a campaign's queued deliveries (changed `since`, if given) in Redis, in batches."""
+def index_queued(runtime: Runtime, campaign: str) -> int:
+    """Put a campaign's queued deliveries in Redis, in pipelined batches."""
     count = 0
-    for entries in runtime.store.queue_entries(campaign, updated_since=since):
+    for entries in runtime.store.queue_entries(campaign):
         runtime.due_index.enqueue(entries)
         count += len(entries)
     return count
+
+
+def _index(runtime: Runtime, written: BulkDeliveries, now: datetime) -> None:
+    """Index the first steps an import wrote, now that they are committed (not before: a
+    worker must find the row of whatever Redis releases)."""
+    for entries in written.queued(now.timestamp()):
+        runtime.due_index.enqueue(entries)
 
 
 def _campaign_row(spec: CampaignSpec, now: datetime) -> Campaign:

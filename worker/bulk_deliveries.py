@@ -2,14 +2,21 @@
 `COPY … FROM STDIN` on PostgreSQL, the driver's `executemany` on SQLite. A campaign's rows are
 all alike and already checked, so they skip the ORM's per-row work: each is a plain tuple in
 `COLUMNS` order, its times already in the form the backend stores (`stamp`), its status by
-name (SQLAlchemy stores enums by name, in PostgreSQL's enum type and SQLite's text alike)."""
+name (SQLAlchemy stores enums by name, in PostgreSQL's enum type and SQLite's text alike).
+
+Ids are given here, not by the insert (COPY returns none): from the table's sequence on
+PostgreSQL, after the largest on SQLite (whose one writer is this transaction). The queued
+rows' ids are kept, compactly, so that the caller indexes them in Redis once committed,
+without reading them back."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 COLUMNS = (
@@ -18,16 +25,26 @@ COLUMNS = (
     "attempts", "rate_limits", "error", "after_s", "created_at", "due_at", "updated_at",
 )  # fmt: skip
 Row = tuple[Any, ...]
-_NAMES = ", ".join(COLUMNS)
+_ACCOUNT, _STATUS = COLUMNS.index("account"), COLUMNS.index("status")
+_NAMES = ", ".join(("id", *COLUMNS))
 COPY = f"COPY deliveries ({_NAMES}) FROM STDIN"
-INSERT = f"INSERT INTO deliveries ({_NAMES}) VALUES ({', '.join('?' for _ in COLUMNS)})"  # noqa: S608 (constant names)
+INSERT = f"INSERT INTO deliveries ({_NAMES}) VALUES (?, {', '.join('?' for _ in COLUMNS)})"  # noqa: S608 (constant names)
 
 
 class BulkDeliveries:
+    """Buffers rows and sends them `FLUSH_ROWS` at a time: fewer, larger statements."""
+
+    FLUSH_ROWS = 20_000
+
     def __init__(self, connection: Connection):
         self.connection = connection
         self.postgres = connection.dialect.name == "postgresql"
         self.written = 0
+        self._buffer: list[Row] = []
+        self._next_id: int | None = None  # SQLite
+        self._accounts: dict[str, int] = {}
+        self._queued_ids = array("q")
+        self._queued_accounts = array("l")  # into `_accounts`, in the same order
 
     def stamp(self, moment: datetime) -> Any:
         """`moment` as this backend stores it (naive UTC; SQLite keeps it as text, the way
@@ -36,14 +53,47 @@ class BulkDeliveries:
         return naive if self.postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def write(self, rows: Sequence[Row]) -> None:
+        self._buffer.extend(rows)
+        if len(self._buffer) >= self.FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self._buffer = self._buffer, []
         if not rows:
             return
+        ids = self._ids(len(rows))
+        for delivery_id, row in zip(ids, rows, strict=True):
+            if row[_STATUS] == "QUEUED":
+                account = self._accounts.setdefault(row[_ACCOUNT], len(self._accounts))
+                self._queued_ids.append(delivery_id)
+                self._queued_accounts.append(account)
         driver = self.connection.connection.driver_connection
         assert driver is not None
         if self.postgres:
             with driver.cursor() as cursor, cursor.copy(COPY) as copy:
-                for row in rows:
-                    copy.write_row(row)
+                for delivery_id, row in zip(ids, rows, strict=True):
+                    copy.write_row((delivery_id, *row))
         else:
-            driver.executemany(INSERT, rows)
+            driver.executemany(INSERT, [(i, *row) for i, row in zip(ids, rows, strict=True)])
         self.written += len(rows)
+
+    def _ids(self, count: int) -> list[int]:
+        if self.postgres:
+            statement = sa.text(
+                "SELECT nextval(pg_get_serial_sequence('deliveries', 'id'))"
+                " FROM generate_series(1, :count)"
+            )
+            return [int(i) for (i,) in self.connection.execute(statement, {"count": count})]
+        if self._next_id is None:
+            largest = self.connection.execute(sa.text("SELECT max(id) FROM deliveries"))
+            self._next_id = int(largest.scalar() or 0) + 1
+        first, self._next_id = self._next_id, self._next_id + count
+        return list(range(first, first + count))
+
+    def queued(self, due_ts: float, batch: int = 5000) -> Iterator[list[tuple[str, int, float]]]:
+        """The queued rows written, as Redis index entries (account, id, due), in batches."""
+        names = list(self._accounts)
+        for start in range(0, len(self._queued_ids), batch):
+            ids = self._queued_ids[start : start + batch]
+            accounts = self._queued_accounts[start : start + batch]
+            yield [(names[a], i, due_ts) for a, i in zip(accounts, ids, strict=True)]

@@ -13,6 +13,8 @@ from worker.bulk_deliveries import BulkDeliveries
 from worker.models import Campaign, CampaignStatus, MediaRecord
 from worker.providers.base import MediaFile
 
+ANALYZE_AFTER_ROWS = 10_000
+
 
 class CampaignStore:
     def __init__(self, engine: Engine):
@@ -64,7 +66,15 @@ class CampaignStore:
                     .values(updated_at=sa.func.now())
                 )
                 connection.execute(touched)
-            yield BulkDeliveries(connection)
+            writer = BulkDeliveries(connection)
+            yield writer
+            writer.flush()
+        if writer.written >= ANALYZE_AFTER_ROWS and self.engine.dialect.name == "postgresql":
+            # The planner's statistics still describe the table before the load; queries
+            # right after it (indexing what is queued, the next import's checks) would scan.
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("ANALYZE deliveries"))
+                connection.commit()
 
     def media(self, ref: str) -> MediaFile:
         """A stored file; KeyError when a delivery refers to one that is not there."""

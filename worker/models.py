@@ -54,6 +54,8 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deliveries_status_account", "status", "account"),
         Index("ix_deliveries_recipient", "recipient"),
+        # "Never contact twice" looks a person up by either name (store.contacted).
+        Index("ix_deliveries_recipient_urn", "recipient_urn"),
         Index("ix_deliveries_campaign_step", "campaign", "step", "status"),
         # The scheduler's repair pass reads queued rows changed since its previous pass.
         Index("ix_deliveries_status_updated", "status", "updated_at"),

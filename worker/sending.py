@@ -410,5 +410,7 @@ def request_of(delivery: Delivery, stored_media: MediaFile | None = None) -> Sen
         inmail=delivery.inmail,
         media_link=delivery.media_link,
         media_file=media,
-        conversation_urn=delivery.conversation,
+        # An InMail opens a conversation of its own (the reply check may have found the
+        # old one, to read it): it is never sent into one.
+        conversation_urn=None if delivery.inmail else delivery.conversation,
     )

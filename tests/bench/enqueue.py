@@ -112,6 +112,9 @@ def bare(database_url: str, leads: Path) -> float:
         now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = bare_rows(leads, now)
         connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        # As outreach's engine sets them (worker.store.create_engine): a fair comparison.
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         marks = ", ".join("?" for _ in COLUMNS)
         with connection:
             connection.executemany(f"INSERT INTO deliveries ({names}) VALUES ({marks})", rows)  # noqa: S608

@@ -117,3 +117,22 @@ def test_a_template_lists_its_fields_and_renders() -> None:
 def test_templates_refuse_anything_but_plain_fields(text: str, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         compile_template(text)
+
+
+def test_the_readmes_complete_campaign_file_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("A complete campaign file", 1)[1].split("```toml\n", 1)[1]
+    path = tmp_path / "campaign.toml"
+    path.write_text(block.split("```", 1)[0], encoding="utf-8")
+
+    spec = load_campaign(path)
+
+    assert spec.columns == {
+        "first_name": "First Name",
+        "company": "Company Name",
+        "linkedin_url": "LinkedIn Profile",
+    }
+    first, second, third = spec.steps
+    assert first.template.spins == 1 and first.required == ["company"]
+    assert [(v.name, v.weight) for v in second.variants] == [("deck", 2.0), ("question", 1.0)]
+    assert third.media_link == "https://example.com/video.mp4"

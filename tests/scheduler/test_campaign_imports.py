@@ -416,3 +416,42 @@ text = "Again, {first_name|there}"
     _ok(["campaign", "cancel", "grow"], env)
     cancelled = run_cli(["campaign", "add-leads", "grow", more], env)
     assert cancelled.returncode == 2 and "is cancelled; start a new one" in cancelled.stderr
+
+
+def test_an_inmail_follow_up_opens_its_own_conversation(
+    env: dict[str, str], runtime: Runtime, sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    campaign = """
+name = "nudge"
+accounts = ["cy"]
+[[steps]]
+text = "Hi {first_name|there}"
+[[steps]]
+after = "1d"
+inmail = true
+subject = "One more thing"
+text = "A last note, by InMail."
+"""
+    leads = "linkedin_url,first_name\n" + "".join(
+        f"https://www.linkedin.com/in/nudge-{i},N{i}\n" for i in range(3)
+    )
+    _ok(
+        [
+            "campaign",
+            "start",
+            _write(tmp_path / "n.toml", campaign),
+            _write(tmp_path / "n.csv", leads),
+        ],
+        env,
+    )
+
+    clock = VirtualClock(datetime.now(UTC))
+    drive(runtime, clock, clock.now + timedelta(days=2))
+
+    deliveries = runtime.store.find(campaign="nudge")
+    assert {d.status for d in deliveries} == {Status.SENT}, [d.error for d in deliveries]
+    inmails = [m for m in sandbox.messages() if m["message_type"] == "inmail"]
+    assert len(inmails) == 3
+    assert {(m["path"], m["subject"], m["conversation_urn"]) for m in inmails} == {
+        ("/linkedin/messaging/send", "One more thing", None)
+    }

@@ -1,7 +1,8 @@
 """Campaigns as people run them: a step's A/B variant on each delivery, attached files stored
 once (`media`, referenced by `deliveries.media_ref`), the campaign file kept with its campaign
 (`campaigns.spec`, for `add-leads`), and profile URLs resolved to URNs (`profile_urns`, OutX
-Fetch Profile's answers, cached).
+Fetch Profile's answers, cached), and deliveries indexed by the URN a send answer named, so
+"never contact twice" finds a person by either name without scanning the table.
 
 Revision ID: 0005
 Revises: 0004
@@ -23,6 +24,7 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("media_ref", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("variant", sa.String(length=40), nullable=True))
+    _index_recipient_urns()
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.add_column(sa.Column("spec", sa.Text(), nullable=True))
     op.create_table(
@@ -43,11 +45,28 @@ def upgrade() -> None:
     )
 
 
+def _index_recipient_urns() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # As in 0002: built beside the workers, not blocking their writes.
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_deliveries_recipient_urn",
+                "deliveries",
+                ["recipient_urn"],
+                postgresql_concurrently=True,
+                if_not_exists=True,
+            )
+        return
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index("ix_deliveries_recipient_urn", ["recipient_urn"])
+
+
 def downgrade() -> None:
     op.drop_table("profile_urns")
     op.drop_table("media")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_column("spec")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_recipient_urn")
         batch_op.drop_column("variant")
         batch_op.drop_column("media_ref")
