@@ -121,10 +121,14 @@ def bare(database_url: str, leads: Path) -> float:
         connection.close()
     else:
         rows = bare_rows(leads, datetime.now(UTC).replace(tzinfo=None))
-        with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
-            with cursor.copy(f"COPY deliveries ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+        statement = f"COPY deliveries ({names}) FROM STDIN"
+        with (
+            psycopg.connect(database_url) as connection,
+            connection.cursor() as cursor,
+            cursor.copy(statement) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
     return time.perf_counter() - started
 
 
