@@ -17,7 +17,7 @@ import base64
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -25,21 +25,22 @@ from zoneinfo import ZoneInfo
 from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
 from scheduler.campaign_steps import Step, Variant
+from scheduler.estimates import finish_estimate
 from scheduler.idempotency import campaign_step_key
 from scheduler.leads import RECIPIENT_COLUMNS, Lead, LeadError, leads_header, read_leads
-from scheduler.rejects import RejectsFile
+from scheduler.rejects import RejectsFile, default_rejects_path
 from scheduler.seen import SeenRecipients
 from worker.accounts import ProviderName
 from worker.bulk_deliveries import BulkDeliveries, Row
-from worker.errors import CampaignFileError, CampaignInputError, Problem
+from worker.errors import CampaignFileError, CampaignInputError, OutreachError, Problem
 from worker.models import MediaRecord, Status
 from worker.providers import check_addressed, check_options
 from worker.providers.base import MediaFile, SendRequest
 from worker.recipients import Recipient, parse_recipient
 from worker.runtime import Runtime
-from worker.windows import SendWindow
 
 BATCH = 2000
+MAX_SUBJECT = 500  # the deliveries table's column
 ALREADY_HERE = "already in this campaign"
 SAMPLES = 20  # skipped recipients kept to show; the rest are counted
 Progress = Callable[[str, int], None]  # ("importing", rows done since)
@@ -188,6 +189,11 @@ class LeadsImport:
             if provider not in by_provider:
                 found = check_addressed(provider, lead.recipient, [r.text for r in rendered])
                 by_provider[provider] = self.refused_options[provider] + list(map(str, found))
+                by_provider[provider] += [
+                    f"subject: is {len(r.subject)} characters; outreach keeps {MAX_SUBJECT}"
+                    for r in rendered
+                    if r.subject is not None and len(r.subject) > MAX_SUBJECT
+                ]
             return by_provider[provider]
 
         return problems
@@ -204,7 +210,12 @@ class LeadsImport:
             writing=sink is not None,
         )
         if self.skip_invalid:
-            path = self.rejects_path or self.leads_file.parent / "REJECTS.csv"
+            path = self.rejects_path or default_rejects_path(self.leads_file)
+            if path.resolve() == self.leads_file.resolve():
+                raise OutreachError(
+                    f"{path} is the leads file: give the refused rows another path"
+                    " (--rejects PATH), or rename the file you fixed"
+                )
             run.rejects = RejectsFile(path, leads_header(self.leads_file))
             run.plan.rejects_file = path
         try:
@@ -257,7 +268,9 @@ class LeadsImport:
                 self._refuse(LeadError(lead.line, column, message, lead.cells, first), run)
         return [lead for lead in leads if lead.line not in earlier]
 
-    def _refuse(self, item: LeadError, run: _Run) -> None:
+    def _refuse(self, item: LeadError, run: _Run, *, counted: bool = False) -> None:
+        if not counted:  # a row done, all the same (a batch counts its own)
+            self.progress("importing", 1)
         if run.rejects is None or item.line == 1:  # a header problem refuses the whole file
             run.errors.append((item.line, item.describe(str(self.leads_file))))
         elif item.duplicate_of is not None:
@@ -291,7 +304,8 @@ class LeadsImport:
                 found = {p for provider in run.assigner.providers for p in problems(provider)}
                 reason = f"no account in the pool can send this: {'; '.join(sorted(found))}"
                 plan.recipients -= 1
-                self._refuse(LeadError(lead.line, None, reason, lead.cells), run)
+                refused = LeadError(lead.line, None, reason, lead.cells)
+                self._refuse(refused, run, counted=True)
                 continue
             plan.per_account[account] += 1
             plan.sends += len(self.spec.steps)
@@ -309,17 +323,16 @@ class LeadsImport:
         return rows
 
     def skips(self, recipients: list[str]) -> dict[str, str]:
-        """Who not to contact, and why: opted out always; contacted unless `recontact`;
-        already in this campaign (adding leads) always."""
+        """Who not to contact, and why: already in this campaign (adding leads; first, as
+        their row exists and gets no second), opted out always, contacted unless
+        `recontact`."""
         store = self.runtime.store
-        skips = {
-            r: "opted out"
-            for r, flag in self.runtime.recipients.flags(recipients).items()
-            if flag.opted_out_at is not None
-        }
+        skips: dict[str, str] = {}
         if self.adding:
-            for recipient in store.in_campaign(self.spec.name, recipients):
-                skips.setdefault(recipient, ALREADY_HERE)
+            skips = dict.fromkeys(store.in_campaign(self.spec.name, recipients), ALREADY_HERE)
+        for r, flag in self.runtime.recipients.flags(recipients).items():
+            if flag.opted_out_at is not None:
+                skips.setdefault(r, "opted out")
         if not self.spec.recontact:
             for recipient in store.contacted(recipients):
                 skips.setdefault(recipient, "already contacted by outreach")
@@ -377,41 +390,5 @@ class LeadsImport:
         )
 
 
-def finish_estimate(
-    runtime: Runtime,
-    sends: dict[str, int],
-    capacities: dict[str, int],
-    *,
-    window: SendWindow | None,
-    start: datetime,
-    followups_s: float = 0.0,
-) -> datetime | None:
-    """When the last send should go: an account makes at most its cap a day, no faster than its
-    mean gap allows within the day's window, on the window's days; follow-ups add their
-    delays. An estimate: replies, skips and rate limits move it."""
-    if not any(sends.values()):
-        return None
-    settings = runtime.settings
-    mean_gap_s = max((settings.pace_min_seconds + settings.pace_max_seconds) / 2, 1e-9)
-    open_s, days_open = 86400.0, 7
-    if window is not None:
-        open_s = window.open_minutes * 60.0
-        days_open = len(window.days)
-    days = (
-        max(
-            count / min(capacities.get(name, settings.daily_limit), open_s / mean_gap_s)
-            for name, count in sends.items()
-        )
-        * 7
-        / days_open
-    )
-    return start + timedelta(days=days, seconds=followups_s)
-
-
 def _accepting(problems: Callable[[ProviderName], list[str]]) -> Callable[[ProviderName], bool]:
     return lambda provider: not problems(provider)
-
-
-def _step_parts(problems: list[Problem]) -> list[Problem]:
-    """The problems about a step's own settings, not about a recipient or a text."""
-    return [p for p in problems if p.field not in ("recipient", "text")]

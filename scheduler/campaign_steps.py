@@ -1,6 +1,7 @@
 """A campaign file's `[[steps]]`: when each goes, what it says (one text, or A/B variants with
 weights), and what it carries (a subject, InMail, a media link or file). Whether the campaign's
-accounts can send each of them is checked against their providers by `campaign_checks`.
+accounts can send each of them is checked against their providers when recipients are
+imported (`campaign_import`).
 
 ConnectSafely's conversations/send takes `attachments` "from the upload-attachment endpoint",
 which its documentation does not describe: outreach cannot produce them, so a step that asks
@@ -19,17 +20,14 @@ from typing import Any
 
 from scheduler.templates import Template, compile_template
 from worker.errors import Problem
+from worker.providers.connectsafely import ATTACHMENTS_UNDOCUMENTED
 
 _DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _UNIT_S = (7 * 86400, 86400, 3600, 60, 1)
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # a file goes base64 in each request body; keep it sane
 _STEP_KEYS = {"text", "after", "subject", "inmail", "media_link", "media_file", "variants"}
 _VARIANT_KEYS = {"text", "subject", "weight", "name"}
-NO_ATTACHMENTS = (
-    "ConnectSafely takes attachments only from its upload-attachment endpoint, which its"
-    " documentation does not describe, so outreach cannot send them; use media_link or"
-    " media_file with a LinkUp account, or put a link in the text"
-)
+NO_ATTACHMENTS = ATTACHMENTS_UNDOCUMENTED
 
 
 @dataclass(frozen=True)
@@ -157,6 +155,13 @@ def _step(
     media_link = table.get("media_link")
     if media_link is not None and not (isinstance(media_link, str) and media_link.strip()):
         problems.append(Problem(f"{where}.media_link", "must be a URL"))
+    if media_link is not None and "media_file" in table:
+        problems.append(
+            Problem(
+                f"{where}.media_file",
+                "give media_link or media_file, not both: LinkUp would send only the link",
+            )
+        )
     media = None
     if "media_file" in table:
         try:

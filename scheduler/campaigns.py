@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from redis.exceptions import RedisError
+
 from scheduler.campaign_file import CampaignSpec, load_campaign, stored_campaign
-from scheduler.campaign_import import LeadsImport, Plan, Progress, finish_estimate
+from scheduler.campaign_import import LeadsImport, Plan, Progress
+from scheduler.estimates import finish_estimate
 from worker.bulk_deliveries import BulkDeliveries
 from worker.errors import OutreachError
 from worker.models import Campaign, CampaignStatus
@@ -81,8 +84,10 @@ def add_leads(
         return leads.run()
     with runtime.campaigns.importing(adding_to=name) as sink:
         plan = leads.run(sink)
-    if campaign.status == CampaignStatus.RUNNING:  # resuming indexes a paused one's
-        _index(runtime, sink, now)
+    # Read after the commit: a campaign resumed meanwhile indexed what it saw, not these.
+    now_running = runtime.campaigns.get(name)
+    if now_running is not None and now_running.status == CampaignStatus.RUNNING:
+        _index(runtime, sink, now)  # (a paused one's are indexed when it resumes)
     return plan
 
 
@@ -98,8 +103,14 @@ def index_queued(runtime: Runtime, campaign: str) -> int:
 def _index(runtime: Runtime, written: BulkDeliveries, now: datetime) -> None:
     """Index the first steps an import wrote, now that they are committed (not before: a
     worker must find the row of whatever Redis releases)."""
-    for entries in written.queued(now.timestamp()):
-        runtime.due_index.enqueue(entries)
+    try:
+        for entries in written.queued(now.timestamp()):
+            runtime.due_index.enqueue(entries)
+    except RedisError as exc:
+        raise OutreachError(
+            f"the deliveries are recorded, but queuing them in Redis failed ({exc}): run"
+            " `outreach recover` once Redis answers, and they will be sent"
+        ) from None
 
 
 def _campaign_row(spec: CampaignSpec, now: datetime) -> Campaign:

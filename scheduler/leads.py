@@ -83,6 +83,9 @@ def read_leads(
         if written is None:
             yield LeadError(1, None, "the file is empty; it needs a header row")
             return
+        if 1 in decode_errors:
+            yield LeadError(1, None, f"the header: {decode_errors[1]}")
+            return
         header, problem = _mapped_header(written, fields, columns or {})
         if problem is not None:
             yield problem

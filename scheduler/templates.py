@@ -11,10 +11,12 @@ option, on the check pass, the write pass and any later `add-leads`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 SPIN_OPEN, SPIN_CLOSE, SPIN_BAR = "[[", "]]", "|"
+_FIELDS = re.compile(r"\{[^{}]*\}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def compile_template(text: str) -> Template:
         simple = "".join(
             p.replace("{", "{{").replace("}", "}}") if isinstance(p, str) else f"{{{p.name}}}"
             for p in parts
-            if not isinstance(p, Spin)
+            if isinstance(p, str | Field)
         )
     return Template(text, parts, tuple(fields), tuple(required), spins, simple)
 
@@ -120,9 +122,10 @@ class _Parser:
         return tuple(parts), at
 
     def _is_spin(self, at: int) -> bool:
-        """`[[…|…]]`: a group with a choice in it; `[[like this]]` stays literal text."""
+        """`[[…|…]]`: a group with a choice in it (a bar outside any field's braces);
+        `[[like this]]` and `[[{name|fallback}]]` stay literal text."""
         end = self.text.find(SPIN_CLOSE, at + 2)
-        return end != -1 and SPIN_BAR in self.text[at + 2 : end]
+        return end != -1 and SPIN_BAR in _FIELDS.sub("", self.text[at + 2 : end])
 
     def _spin(self, at: int) -> tuple[Spin, int]:
         options: list[tuple[Part, ...]] = []

@@ -5,12 +5,15 @@ all alike and already checked, so they skip the ORM's per-row work: each is a pl
 name (SQLAlchemy stores enums by name, in PostgreSQL's enum type and SQLite's text alike).
 
 Ids are given here, not by the insert (COPY returns none): from the table's sequence on
-PostgreSQL, after the largest on SQLite (whose one writer is this transaction). The queued
+PostgreSQL; on SQLite, after the largest (this transaction holds the database's one write
+lock from its first statement, so no one else can take an id meanwhile). The queued
 rows' ids are kept, compactly, so that the caller indexes them in Redis once committed,
 without reading them back."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -32,7 +35,11 @@ INSERT = f"INSERT INTO deliveries ({_NAMES}) VALUES (?, {', '.join('?' for _ in 
 
 
 class BulkDeliveries:
-    """Buffers rows and sends them `FLUSH_ROWS` at a time: fewer, larger statements."""
+    """Buffers rows and writes them `FLUSH_ROWS` at a time, from a thread of its own: the
+    driver lets go of the GIL while the database works, so on two cores the import checks
+    the next batch while this one is written. At most two full batches wait for the writer
+    (`write` blocks beyond), so memory stays flat. The connection is the writer's alone from
+    the first batch until `finish` or `stop` returns."""
 
     FLUSH_ROWS = 20_000
 
@@ -45,6 +52,9 @@ class BulkDeliveries:
         self._accounts: dict[str, int] = {}
         self._queued_ids = array("q")
         self._queued_accounts = array("l")  # into `_accounts`, in the same order
+        self._batches: queue.Queue[list[Row] | None] = queue.Queue(maxsize=2)
+        self._writer: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     def stamp(self, moment: datetime) -> Any:
         """`moment` as this backend stores it (naive UTC; SQLite keeps it as text, the way
@@ -53,14 +63,46 @@ class BulkDeliveries:
         return naive if self.postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def write(self, rows: Sequence[Row]) -> None:
+        if self._failure is not None:
+            raise self._failure
         self._buffer.extend(rows)
         if len(self._buffer) >= self.FLUSH_ROWS:
-            self.flush()
+            self._hand_over()
 
-    def flush(self) -> None:
+    def finish(self) -> None:
+        """Write what is left and wait until it is written; raises what writing raised."""
+        self._hand_over()
+        self.stop()
+        if self._failure is not None:
+            raise self._failure
+
+    def stop(self) -> None:
+        """Wait for the writer to end (after the batch under way), writing nothing more."""
+        if self._writer is not None:
+            self._batches.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def _hand_over(self) -> None:
         rows, self._buffer = self._buffer, []
         if not rows:
             return
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._drain, name="bulk-deliveries")
+            self._writer.start()
+        self._batches.put(rows)
+
+    def _drain(self) -> None:
+        while (rows := self._batches.get()) is not None:
+            if self._failure is None:
+                try:
+                    self._send(rows)
+                except BaseException as exc:
+                    self._failure = exc
+
+    def _send(self, rows: list[Row]) -> None:
+        if len(rows[0]) != len(COLUMNS):
+            raise ValueError(f"a delivery row has {len(rows[0])} values for {len(COLUMNS)} columns")
         ids = self._ids(len(rows))
         for delivery_id, row in zip(ids, rows, strict=True):
             if row[_STATUS] == "QUEUED":

@@ -67,8 +67,11 @@ class CampaignStore:
                 )
                 connection.execute(touched)
             writer = BulkDeliveries(connection)
-            yield writer
-            writer.flush()
+            try:
+                yield writer
+                writer.finish()
+            finally:
+                writer.stop()  # the commit or the rollback has the connection to itself
         if writer.written >= ANALYZE_AFTER_ROWS and self.engine.dialect.name == "postgresql":
             # The planner's statistics still describe the table before the load; queries
             # right after it (indexing what is queued, the next import's checks) would scan.

@@ -49,7 +49,11 @@ Rejects = Annotated[
     typer.Option(help="Where --skip-invalid writes refused rows (default: REJECTS.csv beside"
                  " the leads file)."),
 ]  # fmt: skip
-DryRun = Annotated[bool, typer.Option(help="Check and show the plan; write nothing.")]
+DryRun = Annotated[
+    bool,
+    typer.Option(help="Check and show the plan; write nothing to the database (refused rows"
+                 " still go to the rejects file)."),
+]  # fmt: skip
 AsJson = Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")]
 
 

@@ -136,3 +136,22 @@ def test_the_readmes_complete_campaign_file_loads(tmp_path: Path) -> None:
     assert first.template.spins == 1 and first.required == ["company"]
     assert [(v.name, v.weight) for v in second.variants] == [("deck", 2.0), ("question", 1.0)]
     assert third.media_link == "https://example.com/video.mp4"
+
+
+def test_a_step_takes_one_media_and_no_attachments(tmp_path: Path) -> None:
+    (tmp_path / "deck.pdf").write_bytes(b"%PDF")
+    path = tmp_path / "campaign.toml"
+    path.write_text(
+        'name = "m"\naccounts = ["a"]\n[[steps]]\ntext = "Hi"\n'
+        'media_link = "https://example.com/a.pdf"\nmedia_file = "deck.pdf"\n'
+        'attachments = ["deck.pdf"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CampaignFileError) as caught:
+        load_campaign(path)
+    assert [p.field for p in caught.value.problems] == [
+        "steps[1].attachments",
+        "steps[1].media_file",
+    ]
+    assert "upload-attachment endpoint" in caught.value.problems[0].message
+    assert "not both" in caught.value.problems[1].message

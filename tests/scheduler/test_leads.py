@@ -146,3 +146,19 @@ def test_case_and_encoding_variants_on_two_rows_are_duplicates(
         column,
         "the same recipient as line 2",
     )
+
+
+def test_a_tab_separated_file_is_read_by_its_header(tmp_path: Path) -> None:
+    data = b"first_name\tlinkedin_url\nAnn\thttps://www.linkedin.com/in/ann-tab\n"
+    [lead] = _leads(tmp_path, data)
+    assert isinstance(lead, Lead)
+    assert (lead.values["first_name"], lead.recipient.value) == (
+        "Ann",
+        "https://www.linkedin.com/in/ann-tab",
+    )
+
+
+def test_a_header_that_is_not_utf8_is_named_as_such(tmp_path: Path) -> None:
+    [error] = _leads(tmp_path, b"linkedin_url,pr\xe9nom\nhttps://www.linkedin.com/in/ann,A\n")
+    assert isinstance(error, LeadError) and error.line == 1
+    assert error.message.startswith("the header: not UTF-8 text")

@@ -47,7 +47,8 @@ def test_a_caller_supplied_key_decides_identity(runtime: Runtime) -> None:
 
 def test_bad_input_lists_every_problem_and_writes_nothing(runtime: Runtime) -> None:
     with pytest.raises(InvalidMessageError) as caught:
-        enqueue_message(runtime, account="eve", to=JANE, text=" ", subject="S")
+        # OutX takes profile URLs (resolved before the send), never a member URN.
+        enqueue_message(runtime, account="eve", to="urn:li:member:123456789", text=" ", subject="S")
     assert [p.field for p in caught.value.problems] == ["text", "recipient", "subject"]
     assert runtime.store.find() == []
     assert runtime.redis.zcard(keys.ACCOUNTS) == 0

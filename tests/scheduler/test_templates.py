@@ -47,3 +47,9 @@ def test_a_mistake_says_how_to_write_it(text: str, says: str) -> None:
     with pytest.raises(ValueError) as raised:
         compile_template(text)
     assert says in str(raised.value)
+
+
+def test_a_fallback_inside_double_brackets_is_no_spin() -> None:
+    template = compile_template("[[{first_name|there}]]")
+    assert template.spins == 0
+    assert template.render({"first_name": ""}) == "[[there]]"

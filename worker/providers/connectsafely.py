@@ -53,9 +53,12 @@ RECENT_PATH = "/linkedin/messaging/recent-messages"
 MESSAGES_PATH = "/linkedin/conversations/{urn}/messages"
 MESSAGES_PAGE = 20
 RECENT_PAGE = 100  # the documented maximum
-_NO_ATTACHMENTS = (
-    "ConnectSafely takes attachments only from its upload-attachment endpoint, which outreach"
-    " does not call; put a link in the text instead"
+# conversations/send documents `attachments` only as "File attachments from upload-attachment
+# endpoint", an endpoint its documentation does not describe.
+ATTACHMENTS_UNDOCUMENTED = (
+    "ConnectSafely takes attachments only from its upload-attachment endpoint, which its"
+    " documentation does not describe, so outreach cannot send them; use media_link or"
+    " media_file with a LinkUp account, or put a link in the text"
 )
 
 
@@ -79,7 +82,7 @@ class ConnectSafely(Provider):
             )
         for field in ("media_link", "media_file"):
             if getattr(request, field) is not None:
-                problems.append(Problem(field, _NO_ATTACHMENTS))
+                problems.append(Problem(field, ATTACHMENTS_UNDOCUMENTED))
         return problems
 
     def send(self, account: Account, request: SendRequest) -> SendOutcome:
