@@ -14,7 +14,7 @@ from worker.sequences import Sequences
 
 # The public `outreach deliveries --json` fields, in order.
 DELIVERY_FIELDS = (
-    "id", "campaign", "step", "account", "provider", "recipient", "status", "attempts",
+    "id", "campaign", "step", "variant", "account", "provider", "recipient", "status", "attempts",
     "rate_limits", "error", "message_urn", "conversation_id", "task_id", "thread_id",
     "recipient_urn", "created_at", "due_at", "sent_at", "updated_at",
 )  # fmt: skip

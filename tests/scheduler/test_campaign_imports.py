@@ -263,6 +263,14 @@ def test_variants_are_drawn_by_weight_recorded_sent_and_reported_per_step(
     assert all(m["conversation_urn"] for m in followups), followups[0]
     human = _ok(["campaign", "status", "ab"], env)
     assert "variant" in human and "long" in human and "short" in human
+    listed = [
+        json.loads(line)
+        for line in _ok(["deliveries", "--campaign", "ab", "--json"], env).splitlines()
+    ]
+    assert Counter(row["variant"] for row in listed if row["step"] == 0) == {
+        "short": short,
+        "long": long,
+    }
 
 
 def test_each_step_is_checked_against_the_providers_that_would_send_it(
