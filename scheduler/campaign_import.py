@@ -26,7 +26,7 @@ from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
 from scheduler.campaign_steps import Step, Variant
 from scheduler.estimates import finish_estimate
-from scheduler.idempotency import campaign_step_key
+from scheduler.idempotency import campaign_step_keys
 from scheduler.leads import RECIPIENT_COLUMNS, Lead, LeadError, leads_header, read_leads
 from scheduler.rejects import RejectsFile, default_rejects_path
 from scheduler.seen import SeenRecipients
@@ -125,6 +125,7 @@ class LeadsImport:
             for step in spec.steps
         ]
         self.has_variants = any(len(step.variants) > 1 for step in spec.steps)
+        self.any_draws = any(self.draws)
         self.check_steps()
 
     def check_steps(self) -> None:
@@ -162,11 +163,13 @@ class LeadsImport:
     def render(self, lead: Lead, *, keyed: bool = True) -> list[Rendered]:
         """Each step for `lead`; without `keyed` (a dry run) no key is made unless a draw
         (A/B variant, spintax) needs its seed."""
+        steps = self.spec.steps
+        if keyed or self.any_draws:
+            keys = campaign_step_keys(self.spec.name, lead.recipient.value, len(steps))
+        else:
+            keys = [""] * len(steps)
         out = []
-        recipient = lead.recipient.value
-        for number, step in enumerate(self.spec.steps):
-            draws = self.draws[number]
-            key = campaign_step_key(self.spec.name, recipient, number) if keyed or draws else ""
+        for step, key, draws in zip(steps, keys, self.draws, strict=True):
             variant = step.pick(int(key[16:32], 16)) if len(step.variants) > 1 else step.variants[0]
             template, subject = variant.template, variant.subject
             seed = int(key[:16], 16) if draws else 0

@@ -35,8 +35,8 @@ INSERT = f"INSERT INTO deliveries ({_NAMES}) VALUES (?, {', '.join('?' for _ in 
 
 
 class BulkDeliveries:
-    """Buffers rows and writes them `FLUSH_ROWS` at a time, from a thread of its own: the
-    driver lets go of the GIL while the database works, so on two cores the import checks
+    """Buffers rows and writes them `FLUSH_ROWS` at a time. On PostgreSQL, from a thread of
+    its own: the server does the work in its own process, so on two cores the import checks
     the next batch while this one is written. At most two full batches wait for the writer
     (`write` blocks beyond), so memory stays flat. The connection is the writer's alone from
     the first batch until `finish` or `stop` returns."""
@@ -86,6 +86,11 @@ class BulkDeliveries:
     def _hand_over(self) -> None:
         rows, self._buffer = self._buffer, []
         if not rows:
+            return
+        if not self.postgres:
+            # SQLite works in this process, binding each value under the GIL: a thread would
+            # only fight the checks for it (measured: the writes took twice as long).
+            self._send(rows)
             return
         if self._writer is None:
             self._writer = threading.Thread(target=self._drain, name="bulk-deliveries")
