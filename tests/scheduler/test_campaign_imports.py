@@ -16,18 +16,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from scheduler import campaign_import
-from scheduler.campaigns import start_campaign
 from tests.cli_run import cli_env, run_cli
 from tests.scheduler.test_campaigns import VirtualClock, drive
-from worker import keys
-from worker.bulk_deliveries import BulkDeliveries
 from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.dev.sandbox.server import Sandbox
-from worker.errors import CampaignInputError
 from worker.models import MediaRecord, Status
 from worker.runtime import Runtime
 
+pytestmark = pytest.mark.slow  # `outreach` processes, many of them
 ACCOUNTS = {"ann": "linkup", "cy": "connectsafely"}
 
 
@@ -468,41 +464,6 @@ text = "A last note, by InMail."
     assert {(m["path"], m["subject"], m["conversation_urn"]) for m in inmails} == {
         ("/linkedin/messaging/send", "One more thing", None)
     }
-
-
-def test_an_error_after_rows_were_written_rolls_the_whole_import_back(
-    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Batches of 3 and writes of 6 rows: the error on line 40 comes after many writes.
-    monkeypatch.setattr(campaign_import, "BATCH", 3)
-    monkeypatch.setattr(BulkDeliveries, "FLUSH_ROWS", 6)
-    rows = [f"https://www.linkedin.com/in/roll-{i},R{i}" for i in range(60)]
-    rows[38] = "https://www.linkedin.com/in/roll-x,"  # line 40: an empty first_name
-    campaign = _write(tmp_path / "roll.toml", SPRING.replace('"spring"', '"roll"'))
-    leads = _write(
-        tmp_path / "roll.csv",
-        "linkedin_url,first_name,company\n" + "\n".join(f"{row},Co" for row in rows) + "\n",
-    )
-
-    with pytest.raises(CampaignInputError) as refused:
-        start_campaign(runtime, Path(campaign), Path(leads))
-    assert refused.value.line_numbers == [40]
-    assert runtime.campaigns.get("roll") is None and runtime.store.find() == []
-    assert runtime.due_index.state("ann").queued == 0
-
-    rows[38] = "https://www.linkedin.com/in/roll-x,X"
-    rows[50] = rows[10]  # a duplicate across batches
-    Path(leads).write_text(
-        "linkedin_url,first_name,company\n" + "\n".join(f"{row},Co" for row in rows) + "\n",
-        encoding="utf-8",
-    )
-    plan = start_campaign(runtime, Path(campaign), Path(leads), skip_invalid=True)
-    assert (plan.recipients, plan.duplicates) == (59, 1)
-    written = runtime.store.find(campaign="roll")
-    assert len(written) == 59 and len({d.id for d in written}) == 59
-    # Redis holds exactly the ids the rows were given.
-    indexed = {int(m) for m in runtime.redis.zrange(keys.queue("ann"), 0, -1)}
-    assert indexed == {d.id for d in written}
 
 
 def test_add_leads_twice_and_a_rejects_file_that_is_the_leads_file(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler import campaign_import
 from scheduler.campaigns import start_campaign
 from scheduler.steering import (
     campaign_report,
@@ -19,6 +20,8 @@ from scheduler.steering import (
     pause_campaign,
     resume_campaign,
 )
+from worker import keys
+from worker.bulk_deliveries import BulkDeliveries
 from worker.dev.sandbox.control import SandboxClient
 from worker.dev.sandbox.server import Sandbox
 from worker.errors import CampaignInputError
@@ -360,3 +363,48 @@ def test_steps_a_dying_worker_left_unfinished_are_settled(runtime: Runtime, tmp_
     assert follow_up.due_at == MONDAY_10_PARIS + timedelta(days=3)
     assert [steps[(failed.recipient, i)].status for i in (1, 2)] == [Status.CANCELLED] * 2
     assert Sequences(runtime).settle_stranded(MONDAY_10_PARIS + timedelta(minutes=5)) == 0
+
+
+ROLL = """
+name = "roll"
+accounts = ["ann"]
+[[steps]]
+text = "Hi {first_name}, about {company|your team}."
+"""
+
+
+def test_an_error_after_rows_were_written_rolls_the_whole_import_back(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of 3 and writes of 6 rows: the error on line 40 comes after many writes.
+    monkeypatch.setattr(campaign_import, "BATCH", 3)
+    monkeypatch.setattr(BulkDeliveries, "FLUSH_ROWS", 6)
+    rows = [f"https://www.linkedin.com/in/roll-{i},R{i}" for i in range(60)]
+    rows[38] = "https://www.linkedin.com/in/roll-x,"  # line 40: an empty first_name
+    campaign = tmp_path / "roll.toml"
+    campaign.write_text(ROLL, encoding="utf-8")
+    leads = tmp_path / "roll.csv"
+    leads.write_text(
+        "linkedin_url,first_name,company\n" + "\n".join(f"{row},Co" for row in rows) + "\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(CampaignInputError) as refused:
+        start_campaign(runtime, Path(campaign), Path(leads))
+    assert refused.value.line_numbers == [40]
+    assert runtime.campaigns.get("roll") is None and runtime.store.find() == []
+    assert runtime.due_index.state("ann").queued == 0
+
+    rows[38] = "https://www.linkedin.com/in/roll-x,X"
+    rows[50] = rows[10]  # a duplicate across batches
+    Path(leads).write_text(
+        "linkedin_url,first_name,company\n" + "\n".join(f"{row},Co" for row in rows) + "\n",
+        encoding="utf-8",
+    )
+    plan = start_campaign(runtime, Path(campaign), Path(leads), skip_invalid=True)
+    assert (plan.recipients, plan.duplicates) == (59, 1)
+    written = runtime.store.find(campaign="roll")
+    assert len(written) == 59 and len({d.id for d in written}) == 59
+    # Redis holds exactly the ids the rows were given.
+    indexed = {int(m) for m in runtime.redis.zrange(keys.queue("ann"), 0, -1)}  # type: ignore[arg-type]
+    assert indexed == {d.id for d in written}

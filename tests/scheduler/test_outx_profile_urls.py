@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.cluster import Cluster, gaps_by_sender
 from tests.scheduler.conftest import MakeCluster
 from worker.dev.sandbox import people
 from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.models import Status
 
+pytestmark = pytest.mark.slow  # worker and scheduler processes
 PACE_MIN_S = 0.3
 KNOWN = ["ada-quill", "bo-tamsin", "cy-fennimore"]
 MISSING = "no-such-person"

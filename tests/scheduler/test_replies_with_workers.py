@@ -10,12 +10,15 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from scheduler.campaigns import start_campaign
 from tests.cluster import Cluster
 from tests.scheduler.conftest import MakeCluster
 from worker.dev.sandbox.control import SandboxClient, sender_of
 from worker.models import Delivery, ReplyHow, Status
 
+pytestmark = pytest.mark.slow  # worker and scheduler processes
 ACCOUNTS = {"ann": "linkup", "dan": "connectsafely"}
 FOLLOW_UP_S = 3
 READ_MIN_S = 0.5
