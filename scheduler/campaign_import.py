@@ -206,12 +206,7 @@ class LeadsImport:
         transaction), write the rows of the recipients taken. Any error (without
         `skip_invalid`) is raised after the whole file was read, so the transaction that
         wrote the rows before it rolls back: either every row is written or none is."""
-        run = _Run(
-            Plan(self.spec.name),
-            Assigner(self.pool),
-            sink.stamp(self.now) if sink is not None else self.now,
-            writing=sink is not None,
-        )
+        rejects = None
         if self.skip_invalid:
             path = self.rejects_path or default_rejects_path(self.leads_file)
             if path.resolve() == self.leads_file.resolve():
@@ -219,8 +214,14 @@ class LeadsImport:
                     f"{path} is the leads file: give the refused rows another path"
                     " (--rejects PATH), or rename the file you fixed"
                 )
-            run.rejects = RejectsFile(path, leads_header(self.leads_file))
-            run.plan.rejects_file = path
+            rejects = RejectsFile(path, leads_header(self.leads_file))
+        run = _Run(
+            Plan(self.spec.name, rejects_file=rejects.path if rejects else None),
+            Assigner(self.pool),
+            sink.stamp(self.now) if sink is not None else self.now,
+            writing=sink is not None,
+            rejects=rejects,
+        )
         try:
             batch: list[Lead] = []
             for item in self._leads():
