@@ -27,7 +27,6 @@ _UNIT_S = (7 * 86400, 86400, 3600, 60, 1)
 MAX_MEDIA_BYTES = 20 * 1024 * 1024  # a file goes base64 in each request body; keep it sane
 _STEP_KEYS = {"text", "after", "subject", "inmail", "media_link", "media_file", "variants"}
 _VARIANT_KEYS = {"text", "subject", "weight", "name"}
-NO_ATTACHMENTS = ATTACHMENTS_UNDOCUMENTED
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def _step(
     table: dict[str, Any], i: int, where: str, problems: list[Problem], load_media: MediaLoader
 ) -> Step | None:
     if "attachments" in table:
-        problems.append(Problem(f"{where}.attachments", NO_ATTACHMENTS))
+        problems.append(Problem(f"{where}.attachments", ATTACHMENTS_UNDOCUMENTED))
     for key in sorted(set(table) - _STEP_KEYS - {"attachments"}):
         problems.append(Problem(f"{where}.{key}", "unknown key"))
     subject = _template(table.get("subject"), f"{where}.subject", problems, optional=True)
