@@ -60,23 +60,17 @@ class Step:
 
     @property
     def fields(self) -> list[str]:
-        return _unique(
-            f
-            for v in self.variants
-            for t in (v.template, v.subject)
-            if t is not None
-            for f in t.fields
-        )
+        """Every column the step's texts and subjects use."""
+        return self._columns(required=False)
 
     @property
     def required(self) -> list[str]:
-        return _unique(
-            f
-            for v in self.variants
-            for t in (v.template, v.subject)
-            if t is not None
-            for f in t.required
-        )
+        """The columns used without a fallback: an empty cell in one is an error."""
+        return self._columns(required=True)
+
+    def _columns(self, *, required: bool) -> list[str]:
+        templates = [t for v in self.variants for t in (v.template, v.subject) if t is not None]
+        return _unique(f for t in templates for f in (t.required if required else t.fields))
 
     def pick(self, seed: int) -> Variant:
         """The variant for the recipient whose `seed` this is, by weight."""
