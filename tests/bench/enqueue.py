@@ -30,10 +30,10 @@ from pathlib import Path
 
 import psycopg
 
+from tests.bench.services import bench_redis
 from tests.databases import migrate
 from tests.fakes import account_secrets, accounts_toml
 from worker.bulk_deliveries import COLUMNS
-from worker.dev.embedded import EmbeddedRedis
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -172,36 +172,27 @@ def main() -> None:
         print(json.dumps(one(mode, Path(work), database_url, redis_url)))
         return
     sizes = [int(a) for a in sys.argv[1:]] or [100_000]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, bench_redis(Path(tmp)) as redis_url:
         work = Path(tmp)
-        embedded = None
-        redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
-        if not redis_url:
-            embedded = EmbeddedRedis(work / "redis").start()
-            redis_url = embedded.url
         databases = {"sqlite": f"sqlite:///{work}/bench.db"}
         if os.environ.get("OUTREACH_TEST_DATABASE_URL"):
             databases["postgresql"] = os.environ["OUTREACH_TEST_DATABASE_URL"]
-        try:
-            for size in sizes:
-                write_files(work, size)
-                print(f"{size:,} recipients x 3 steps, 50 accounts, through `outreach`:")
-                for name, url in databases.items():
-                    dry = measure("dry", work, url, redis_url)
-                    start = measure("start", work, url, redis_url)
-                    base = measure("bare", work, url, redis_url)
-                    bulk = "COPY" if name == "postgresql" else "executemany"
-                    print(
-                        f"  {name}: campaign start {start['seconds']:.1f} s"
-                        f" ({start['sends'] / start['seconds']:,.0f} rows/s, peak"
-                        f" {start['peak_mb']:.0f} MB); bare {bulk} {base['seconds']:.1f} s"
-                        f" (rows held in memory, peak {base['peak_mb']:.0f} MB): ratio"
-                        f" {start['seconds'] / base['seconds']:.2f}x; dry run"
-                        f" {dry['seconds']:.1f} s, peak {dry['peak_mb']:.0f} MB"
-                    )
-        finally:
-            if embedded:
-                embedded.stop()
+        for size in sizes:
+            write_files(work, size)
+            print(f"{size:,} recipients x 3 steps, 50 accounts, through `outreach`:")
+            for name, url in databases.items():
+                dry = measure("dry", work, url, redis_url)
+                start = measure("start", work, url, redis_url)
+                base = measure("bare", work, url, redis_url)
+                bulk = "COPY" if name == "postgresql" else "executemany"
+                print(
+                    f"  {name}: campaign start {start['seconds']:.1f} s"
+                    f" ({start['sends'] / start['seconds']:,.0f} rows/s, peak"
+                    f" {start['peak_mb']:.0f} MB); bare {bulk} {base['seconds']:.1f} s"
+                    f" (rows held in memory, peak {base['peak_mb']:.0f} MB): ratio"
+                    f" {start['seconds'] / base['seconds']:.2f}x; dry run"
+                    f" {dry['seconds']:.1f} s, peak {dry['peak_mb']:.0f} MB"
+                )
 
 
 if __name__ == "__main__":

@@ -31,14 +31,23 @@ class Services:
 
 
 @contextmanager
+def bench_redis(work: Path) -> Iterator[str]:
+    """The machine's Redis when OUTREACH_TEST_REDIS_URL names it, else an embedded one."""
+    url = os.environ.get("OUTREACH_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    embedded = EmbeddedRedis(work / "redis").start()
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
+
+
+@contextmanager
 def bench_services() -> Iterator[Services]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, bench_redis(Path(tmp)) as redis_url:
         work = Path(tmp)
-        embedded = None
-        redis_url = os.environ.get("OUTREACH_TEST_REDIS_URL")
-        if not redis_url:
-            embedded = EmbeddedRedis(work / "redis").start()
-            redis_url = embedded.url
         database_url = os.environ.get("OUTREACH_TEST_DATABASE_URL") or f"sqlite:///{work}/b.db"
         migrate(database_url)
         port = free_port()
@@ -49,13 +58,10 @@ def bench_services() -> Iterator[Services]:
         while not sandbox.healthy():
             time.sleep(0.1)
         print(
-            f"redis: {'embedded' if embedded else redis_url}; database: "
-            f"{database_url.split(':')[0]}; {os.cpu_count()} cores\n"
+            f"redis: {redis_url}; database: {database_url.split(':')[0]}; {os.cpu_count()} cores\n"
         )
         try:
             yield Services(work, redis_url, database_url, sandbox_url, sandbox)
         finally:
             server.terminate()
             server.wait()
-            if embedded:
-                embedded.stop()
