@@ -77,7 +77,8 @@ class BulkDeliveries:
             raise self._failure
 
     def stop(self) -> None:
-        """Wait for the writer to end (after the batch under way), writing nothing more."""
+        """Wait for the writer to end, once it has written what was handed to it (on the
+        way to a rollback too: the connection must be free for it)."""
         if self._writer is not None:
             self._batches.put(None)
             self._writer.join()
