@@ -126,6 +126,13 @@ class LeadsImport:
         ]
         self.has_variants = any(len(step.variants) > 1 for step in spec.steps)
         self.any_draws = any(self.draws)
+        # With no draws and no subjects, each step's one text as a str.format string.
+        self.plain: list[tuple[Variant, str]] | None = None
+        if not self.any_draws and all(
+            s.variants[0].subject is None and s.variants[0].template.simple is not None
+            for s in spec.steps
+        ):
+            self.plain = [(s.variants[0], s.variants[0].template.simple or "") for s in spec.steps]
         self.check_steps()
 
     def check_steps(self) -> None:
@@ -168,6 +175,12 @@ class LeadsImport:
             keys = campaign_step_keys(self.spec.name, lead.recipient.value, len(steps))
         else:
             keys = [""] * len(steps)
+        values = lead.values
+        if self.plain is not None:  # the usual campaign: nothing drawn, one pass in C per text
+            return [
+                Rendered(key, variant, text.format_map(values), None)
+                for key, (variant, text) in zip(keys, self.plain, strict=True)
+            ]
         out = []
         for step, key, draws in zip(steps, keys, self.draws, strict=True):
             variant = step.pick(int(key[16:32], 16)) if len(step.variants) > 1 else step.variants[0]
