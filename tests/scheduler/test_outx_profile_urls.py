@@ -52,6 +52,11 @@ def test_profile_urls_are_fetched_once_then_sent_to_their_urn_paced_like_sends(
         {"eve": "outx"}, pace_min_seconds=PACE_MIN_S, pace_max_seconds=PACE_MIN_S + 0.1
     )
     sandbox.configure(min_gap_s=PACE_MIN_S, outx_complete_after_s=0.2)
+    # Whether a profile exists and how OutX then answers, the docs do not say: a named rule.
+    sandbox.add_fault(
+        "outx_task", path="/linkedin-agent/fetch-profile", result="fail",
+        profile_slug=MISSING, count=None,
+    )  # fmt: skip
     sender = sender_of(cluster.runtime.accounts["eve"])
     _start(cluster, tmp_path, "first")
     cluster.start_workers(1)

@@ -125,6 +125,11 @@ def test_a_profile_that_is_not_there_fails_its_delivery_and_is_remembered(
     runtime: Runtime, sandbox: SandboxClient
 ) -> None:
     nobody = "https://www.linkedin.com/in/no-such-person"
+    # Whether a profile exists and how OutX then answers, the docs do not say: a named rule.
+    sandbox.add_fault(
+        "outx_task", path="/linkedin-agent/fetch-profile", result="fail",
+        profile_slug="no-such-person", count=None,
+    )  # fmt: skip
     delivery_id = _enqueue(runtime, to=nobody)
     service = SendService(runtime)
     service.send(_release(runtime))

@@ -92,6 +92,11 @@ def test_a_fetch_is_pending_until_its_task_completes(
 def test_a_profile_that_is_not_there_cannot_be_resolved(
     outx: OutX, accounts: Accounts, sandbox: SandboxClient
 ) -> None:
+    # Whether a profile exists and how OutX then answers, the docs do not say: a named rule.
+    sandbox.add_fault(
+        "outx_task", path="/linkedin-agent/fetch-profile", result="fail",
+        profile_slug="no-such-x", count=None,
+    )  # fmt: skip
     task_id = _started(outx, accounts, parse_recipient("https://www.linkedin.com/in/no-such-x"))
     outcome = outx.profile_fetch(accounts["carol"], task_id)
     assert_outcome(

@@ -60,10 +60,12 @@ def run_send(
     *,
     validate: Callable[[], Answer | None],
     accept: Callable[[Fault | None], Answer],
+    profile_slug: str | None = None,
 ) -> Answer:
-    """The course of every send request, after authentication and required fields."""
+    """The course of every send request, after authentication and required fields;
+    `profile_slug`, for a profile fetch, is what a rule may narrow itself to."""
     state.note_send_request(dialect.provider, call.path, sender)
-    fault = state.take_fault(dialect.provider, call.path, sender)
+    fault = state.take_fault(dialect.provider, call.path, sender, profile_slug=profile_slug)
     if fault is not None and not fault.delivers:
         return fault_answer(fault, dialect)
     refused = validate()

@@ -20,6 +20,9 @@ outx_task       how the OutX task made by the next send ends (see below); with `
                 "/linkedin-agent/fetch-profile", the next profile fetch's task instead
     {"kind": "outx_task", "result": "fail", "after_s": 1, "error": "not a connection",
      "statuses": ["queued", "processing"], "final_status": "done"}
+    a profile that is not there: `profile_slug` narrows a fetch-profile rule to that slug
+    {"kind": "outx_task", "path": "/linkedin-agent/fetch-profile", "result": "fail",
+     "profile_slug": "no-such-person", "count": null}
 gateway_html    an HTML error page from a gateway, `status` (default 504), text/html; the message
                 is delivered unless `deliver` is false
     {"kind": "gateway_html", "provider": "linkup", "status": 504, "deliver": false}
@@ -48,8 +51,8 @@ for `result` "complete", `{"sent": false}` for "fail" (plus `"error"` when the r
 "pending" never finishes. A profile fetch's task that a rule fails completes without a profile
 (`task_output` `{}`, plus `"error"` when the rule sets one).
 
-Every rule may name `provider`, `path` and `sender` to narrow what it matches, and `count`
-(default 1; null for every matching request).
+Every rule may name `provider`, `path` and `sender` to narrow what it matches (a fetch-profile
+rule also `profile_slug`), and `count` (default 1; null for every matching request).
 
 Reads (the four read endpoints) are matched apart from sends, so that a rule written for sends
 never surprises a reply check: a rule with no `path` matches sends only, unless it sets
@@ -141,6 +144,7 @@ class Fault:
     statuses: list[str] | None = None
     final_status: str | None = None
     reads: bool = False
+    profile_slug: str | None = None  # a profile fetch's rule: only fetches of this slug
 
     def __post_init__(self) -> None:
         # Resolved here so that `GET /_sandbox/faults` shows what the rule will do.
@@ -153,7 +157,15 @@ class Fault:
     def delivers(self) -> bool:
         return self.kind in DELIVERING or bool(self.kind in DELIVER_DEFAULT and self.deliver)
 
-    def matches(self, provider: str, path: str, sender: str, *, read: bool = False) -> bool:
+    def matches(
+        self,
+        provider: str,
+        path: str,
+        sender: str,
+        *,
+        read: bool = False,
+        profile_slug: str | None = None,
+    ) -> bool:
         if self.kind == "outx_task" and path != (self.path or TASK_CREATING_PATH):
             return False
         if self.kind == "no_data" and provider != "linkup":
@@ -170,6 +182,7 @@ class Fault:
             (self.provider is None or self.provider == provider)
             and (self.path is None or self.path == path)
             and (self.sender is None or self.sender == sender)
+            and (self.profile_slug is None or self.profile_slug == profile_slug)
         )
 
 

@@ -5,8 +5,9 @@ with task_output `{"sent": true}`, or `{"sent": false}` for a task a fault fails
 `POST /linkedin-agent/fetch-profile` (`{"profile_slug": …}`) creates a Fetch Profile task,
 reported the same way: `completed` with `task_input` `{"task_type": "agent_profile_fetch",
 "profile_slug": …}` and the profile in `task_output`, its `profile_urn` the person's
-`urn:li:fsd_profile:…` (`people`). A profile that is not there (`people.exists`), or a task an
-`outx_task` rule on this path fails, completes without one: the docs do not show that case. A
+`urn:li:fsd_profile:…` (`people`). Everyone exists: a task that an `outx_task` rule on this
+path fails (narrowed to one `profile_slug`, a profile that is not there) completes without
+one, as the docs do not show that case. A
 fetch is an action of the account like a send: it is in the request log and its pacing checks.
 
 Errors are the documented ones, in their words: the send-message page's table (the seed) and the
@@ -110,7 +111,11 @@ def fetch_profile(state: SandboxState, call: Call) -> Answer:
             },
         )
 
-    return run_send(state, call, DIALECT, sender, validate=validate, accept=accept)
+    slug = body.get("profile_slug")
+    return run_send(
+        state, call, DIALECT, sender, validate=validate, accept=accept,
+        profile_slug=slug if isinstance(slug, str) else None,
+    )  # fmt: skip
 
 
 def get_task_status(state: SandboxState, call: Call) -> Answer:

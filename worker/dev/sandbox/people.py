@@ -6,8 +6,8 @@ by slug gets the member id `fake_member_id(slug)`; one first named by member id 
 slug. Senders (the accounts) and recipients draw first names from separate lists, so the two
 sides of a conversation never share a name.
 
-Everyone a send names exists; for OutX's Fetch Profile, a public id that starts `no-such-`
-names no one (`exists`), so a test can ask for a profile that is not there.
+Everyone exists: a profile that is not there is a fault rule (`outx_task` narrowed to a
+`profile_slug`), not a name.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ _LAST_NAMES = (
     "Fischer", "Kowalski", "Dubois",
 )  # fmt: skip
 _CITIES = ("Lyon, France", "Berlin, Germany", "Austin, Texas", "Osaka, Japan", "Porto, Portugal")
-NOT_ON_LINKEDIN = "no-such-"  # a public id with this start names no one (Fetch Profile)
 _ROLES = ("Head of Sales", "Founder", "Engineering Manager", "Recruiter", "Product Lead")
 _COMPANIES = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries")
 
@@ -98,14 +97,6 @@ def recipient(spelling: str) -> Person:
         slug = slug or "unknown"
         return _person(fake_member_id(slug), slug, _RECIPIENT_FIRST_NAMES)
     return _person(member_id, None, _RECIPIENT_FIRST_NAMES)
-
-
-def exists(spelling: str) -> bool:
-    """Whether a profile named this way is on the sandbox's LinkedIn (Fetch Profile)."""
-    member_id, slug = parse_spelling(spelling)
-    if member_id is not None:
-        return True
-    return slug is not None and not slug.startswith(NOT_ON_LINKEDIN)
 
 
 def profile(person: Person) -> dict[str, Any]:

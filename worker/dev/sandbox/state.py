@@ -84,13 +84,13 @@ class Task:
         return output
 
     def _profile_output(self) -> dict[str, Any]:
-        """A fetch's profile, in the fields the Fetch Profile page lists. One that is not on
-        (the sandbox's) LinkedIn, or whose task a rule fails, completes without a profile: how
-        OutX answers then is not documented, so it says no more than that."""
+        """A fetch's profile, in the fields the Fetch Profile page lists. Everyone exists; a
+        task that an `outx_task` rule fails (a profile that is not there, for one) completes
+        without a profile: how OutX answers then is not documented, so it says no more."""
         assert self.profile_slug is not None
         person = people.recipient(self.profile_slug)
         output: dict[str, Any] = {}
-        if self.result == "complete" and people.exists(self.profile_slug):
+        if self.result == "complete":
             output = people.profile(person)
         if self.error is not None:  # the docs never show one: only a rule that asks adds it
             output["error"] = self.error
@@ -160,14 +160,20 @@ class SandboxState:
                 )
 
     def take_fault(
-        self, provider: str, path: str, sender: str, *, read: bool = False
+        self,
+        provider: str,
+        path: str,
+        sender: str,
+        *,
+        read: bool = False,
+        profile_slug: str | None = None,
     ) -> Fault | None:
         """The first rule matching this request, used up by one when it has a count. Rules
         that only shape a read are left to `take_read_shapes`."""
         with self.lock:
             for fault in self.faults:
                 if fault.kind not in READ_SHAPES and fault.matches(
-                    provider, path, sender, read=read
+                    provider, path, sender, read=read, profile_slug=profile_slug
                 ):
                     self._use(fault)
                     return fault
