@@ -214,3 +214,53 @@ class ReplyRecord(SQLModel, table=True):
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     how: str = Field(max_length=16)  # a ReplyHow
     recorded_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for the HTTP API (`outreach api-keys create`). Only its SHA-256 is kept: the key
+    is shown once and cannot be read back from here."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    prefix: str = Field(max_length=16)  # the key's first characters, to tell keys apart
+    key_hash: str = Field(unique=True, max_length=64)
+    read_only: bool = False
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=_utc())
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A receiver of events (`outreach webhooks add`). Its signing secret stays in the
+    environment variable named here; the database never holds it."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2000)
+    events: str = Field(max_length=200)  # comma-separated event types
+    secret_env: str = Field(max_length=100)
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class WebhookEvent(SQLModel, table=True):
+    """The outbox: one event for one endpoint, written in the same transaction as the change
+    it describes, then delivered (at least once) until it is `delivered` or `dead`."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_state_next", "state", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: int = Field(foreign_key="webhook_endpoints.id", index=True)
+    message_id: str = Field(max_length=64)  # `webhook-id`: the same on every retry
+    event_type: str = Field(max_length=40)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    state: str = Field(default="pending", max_length=12)  # pending, delivered or dead
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc())
+    delivered_at: datetime | None = Field(default=None, sa_column=_utc())
+    updated_at: datetime = Field(sa_column=_utc(nullable=False))
