@@ -5,28 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
+from worker import views
 from worker.errors import OutreachError
 from worker.models import Delivery, Status
 from worker.runtime import Runtime
 from worker.sequences import Sequences
 
-# The public `outreach deliveries --json` fields, in order.
-DELIVERY_FIELDS = (
-    "id", "campaign", "step", "variant", "account", "provider", "recipient", "status", "attempts",
-    "rate_limits", "error", "message_urn", "conversation_id", "task_id", "thread_id",
-    "recipient_urn", "created_at", "due_at", "sent_at", "updated_at",
-)  # fmt: skip
+# The public view of a delivery lives beside the records (webhooks carry it too).
+DELIVERY_FIELDS = views.DELIVERY_FIELDS
+delivery_view = views.delivery_view
 RETRYABLE = (Status.UNKNOWN, Status.FAILED)
-
-
-def delivery_view(delivery: Delivery) -> dict[str, Any]:
-    view: dict[str, Any] = {}
-    for name in DELIVERY_FIELDS:
-        value = getattr(delivery, name)
-        view[name] = value.isoformat() if isinstance(value, datetime) else value
-    return view
 
 
 @dataclass(frozen=True)

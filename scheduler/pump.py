@@ -1,6 +1,6 @@
-"""The due-time pump: releases due deliveries and OutX checks as Celery tasks, and sweeps up
-sends whose worker stopped answering. Several pumps may run at once: every release is one
-atomic Lua call, so each delivery goes to exactly one of them."""
+"""The due-time pump: releases due deliveries, OutX checks, inbox reads and webhook events as
+Celery tasks, and sweeps up sends whose worker stopped answering. Several pumps may run at
+once: every release is one atomic Lua call, so each delivery goes to exactly one of them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import redis
 
-from scheduler.recovery import reindex_lost
+from scheduler.recovery import reindex_lost, reindex_webhooks
 from worker import keys
-from worker.celery_app import CHECK_TASK, INBOX_TASK, QUEUE, SEND_TASK
+from worker.celery_app import CHECK_TASK, INBOX_TASK, QUEUE, SEND_TASK, WEBHOOK_TASK
 from worker.inbox_sweep import watch_inboxes
 from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
@@ -26,6 +26,7 @@ RELEASE_BATCH = 500
 MAX_SLEEP_S = 0.2  # how long newly enqueued work may wait for a sleeping pump
 CHECK_LEASE_S = 60.0
 INBOX_LEASE_S = 300.0  # an inbox read whose task was lost is made again after this
+WEBHOOK_LEASE_FACTOR = 3.0  # times OUTREACH_WEBHOOK_TIMEOUT_SECONDS
 WATCH_EVERY_S = 60.0  # at most; sooner when inboxes are polled more often
 SWEEP_EVERY_S = 1.0
 REPAIR_EVERY_S = 30.0  # at most; sooner when the sending timeout is shorter
@@ -53,6 +54,9 @@ class Pump:
         self.heartbeat = time.monotonic()  # when the loop last completed a step
         self._last_repair: float | None = None  # None: the next repair reads every queued row
         self._last_watch: float | None = None
+        # A webhook task lost with its worker is published again after this: the receiver's
+        # time to answer, with room for the task's wait in the queue.
+        self.webhook_lease_s = WEBHOOK_LEASE_FACTOR * runtime.settings.webhook_timeout_seconds
 
     def tick(self, now: float) -> int:
         """Release what is due at `now`, as far as the Celery queue has room; returns how many
@@ -78,9 +82,21 @@ class Pump:
             )
         for account in inboxes:
             self.publish(INBOX_TASK, account)
-        if released or checks or inboxes:
-            log.debug("released", sends=len(released), checks=len(checks), inboxes=len(inboxes))
-        return len(released) + len(checks) + len(inboxes)
+        webhooks = []
+        taken = len(released) + len(checks) + len(inboxes)
+        if room > taken:
+            webhooks = due_index.lease_webhooks(now, room - taken, self.webhook_lease_s)
+        for event_id in webhooks:
+            self.publish(WEBHOOK_TASK, event_id)
+        if taken or webhooks:
+            log.debug(
+                "released",
+                sends=len(released),
+                checks=len(checks),
+                inboxes=len(inboxes),
+                webhooks=len(webhooks),
+            )
+        return taken + len(webhooks)
 
     def waiting_tasks(self) -> int:
         """Tasks published and not yet taken by a worker (the broker is this Redis)."""
@@ -102,8 +118,9 @@ class Pump:
 
     def repair(self, now: float) -> None:
         """Finish what a process that died mid-way left undone: follow-ups whose previous step
-        ended but were never released, and queued deliveries that were never indexed. The
-        first repair reads every queued row; later ones only rows changed since the last."""
+        ended but were never released, queued deliveries and pending webhook events that were
+        never indexed. The first repair reads every queued row and pending event; later ones
+        only rows changed since the last."""
         timeout_s = self.runtime.settings.sending_timeout_seconds
         moment = datetime.fromtimestamp(now, UTC)
         # A live worker carries a step's end into its sequence within the sending timeout.
@@ -114,6 +131,9 @@ class Pump:
         indexed = reindex_lost(self.runtime, since)
         if indexed:
             log.warning("deliveries_reindexed", count=indexed)
+        events = reindex_webhooks(self.runtime, since)
+        if events:
+            log.warning("webhook_events_reindexed", count=events)
         self._last_repair = now
 
     def run(self, stop: threading.Event) -> None:

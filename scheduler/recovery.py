@@ -18,6 +18,7 @@ class Recovered:
     queued: int
     checks: int
     accounts_paced: int
+    webhooks: int = 0  # pending webhook events indexed again
 
 
 def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
@@ -48,7 +49,8 @@ def recover(runtime: Runtime, now: datetime | None = None) -> Recovered:
         )
     # Follow-ups a dying worker never released, or sequences it never stopped.
     Sequences(runtime).settle_stranded(moment, grace_s=0)
-    return Recovered(queued, checks, len(last_starts))
+    webhooks = reindex_webhooks(runtime)
+    return Recovered(queued, checks, len(last_starts), webhooks)
 
 
 def reindex_lost(runtime: Runtime, updated_since: datetime | None = None) -> int:
@@ -58,4 +60,14 @@ def reindex_lost(runtime: Runtime, updated_since: datetime | None = None) -> int
     indexed = 0
     for entries in runtime.store.queue_entries(updated_since=updated_since):
         indexed += runtime.due_index.reindex(entries)
+    return indexed
+
+
+def reindex_webhooks(runtime: Runtime, updated_since: datetime | None = None) -> int:
+    """Index the pending webhook events Redis does not know (a process died between writing
+    them and indexing them, or Redis lost them); how many. Reads only events changed since
+    `updated_since`, all when None; an event under lease keeps its lease."""
+    indexed = 0
+    for entries in runtime.webhooks.pending(updated_since=updated_since):
+        indexed += runtime.due_index.reindex_webhooks(entries)
     return indexed

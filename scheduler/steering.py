@@ -258,7 +258,7 @@ def _flag(runtime: Runtime, recipients: Iterable[str], *, replied: bool) -> int:
         if replied:
             runtime.recipients.flag(recipient, replied_at=now)
             reply = _manual_reply(runtime, recipient, None, now)
-            runtime.recipients.record_replies([reply], now)
+            Lifecycle.of(runtime).record_replies([reply], now)
         else:
             runtime.recipients.flag(recipient, opted_out_at=now)
         cancelled += runtime.store.cancel_pending(recipient=recipient, reason=reason)

@@ -1,5 +1,5 @@
-"""The Celery application. Tasks carry delivery ids (or, for an inbox read, an account name)
-only, never credentials or text; nothing
+"""The Celery application. Tasks carry delivery ids (or, for an inbox read, an account name;
+for a webhook, an outbox event id) only, never credentials or text; nothing
 waits inside Celery (no ETA or countdown): only due work is ever published.
 
 Importing this module has no side effects; `connect()` points the app at the broker.
@@ -14,6 +14,7 @@ from worker.redis_connect import celery_broker
 SEND_TASK = "outreach.send"
 CHECK_TASK = "outreach.check"
 INBOX_TASK = "outreach.read_inbox"
+WEBHOOK_TASK = "outreach.webhook"
 QUEUE = "outreach"
 
 TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -1,5 +1,6 @@
 """The index of due work and pacing in Redis: per-account queues by due time, what each
-account has in flight, its next allowed send, pauses and breaker, and the OutX checks due.
+account has in flight, its next allowed send, pauses and breaker, the OutX checks and the
+webhook events due.
 
 Redis only indexes the database: a row is written first, then `index`ed here. State changes go
 through the Lua scripts in `worker/lua/`, so they are atomic across any number of processes on
@@ -270,6 +271,35 @@ class DueIndex:
     def lease_checks(self, now: float, limit: int, lease_s: float) -> list[int]:
         return [int(i) for i in self._lease_checks(keys=[keys.CHECKS], args=[now, limit, lease_s])]
 
+    def schedule_webhook(self, event_id: int, at: float) -> None:
+        self.schedule_webhooks([event_id], at)
+
+    def schedule_webhooks(self, event_ids: list[int], at: float) -> None:
+        """Attempt these outbox events at `at` (their rows are committed), and wake a pump."""
+        if not event_ids:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(keys.WEBHOOKS, {str(i): at for i in event_ids})
+        pipe.publish(keys.WAKE, "webhooks")
+        pipe.execute()
+
+    def reindex_webhooks(self, items: list[tuple[int, float]]) -> int:
+        """Index the pending events `(id, due time)` Redis does not know (a leased one keeps
+        its lease); how many were missing."""
+        if not items:
+            return 0
+        added = self.redis.zadd(keys.WEBHOOKS, {str(i): at for i, at in items}, nx=True)
+        return int(added or 0)
+
+    def drop_webhook(self, event_id: int) -> None:
+        self.redis.zrem(keys.WEBHOOKS, str(event_id))
+
+    def lease_webhooks(self, now: float, limit: int, lease_s: float) -> list[int]:
+        """The outbox events due, each leased: a task lost with its worker comes due again
+        when the lease ends."""
+        taken = self._lease_checks(keys=[keys.WEBHOOKS], args=[now, limit, lease_s])
+        return [int(i) for i in taken]
+
     def take_read(self, account: str, now: float, min_gap_s: float) -> ReadSlot:
         """A read slot for `account` (see take_read.lua): reads are spaced per sender and
         never made while it is paused."""
@@ -343,7 +373,7 @@ class DueIndex:
     def next_wake(self) -> float | None:
         """The earliest time anything may become due, or None when nothing waits."""
         times = []
-        for key in (keys.ACCOUNTS, keys.CHECKS, keys.INBOXES):
+        for key in (keys.ACCOUNTS, keys.CHECKS, keys.INBOXES, keys.WEBHOOKS):
             first = self.redis.zrange(key, 0, 0, withscores=True)
             if first:
                 times.append(float(first[0][1]))

@@ -3,11 +3,13 @@
     OutreachError
     ├── ConfigurationError        settings or environment are wrong
     │   ├── AccountsFileError     the accounts file cannot be used (names account and key)
-    │   └── SchemaNotReadyError   the database is not migrated to this version's schema
+    │   ├── SchemaNotReadyError   the database is not migrated to this version's schema
+    │   └── WebhookSecretError    a webhook's signing secret variable is unset or malformed
     ├── UnknownAccountError       a message names an account the file does not define
     ├── InvalidMessageError       a message breaks its provider's rules (lists every problem)
     ├── CampaignFileError         a campaign file has mistakes (lists every key at fault)
-    └── CampaignInputError        a recipients CSV has mistakes (every file, line and column)
+    ├── CampaignInputError        a recipients CSV has mistakes (every file, line and column)
+    └── WebhookError              a webhook endpoint or event asked for is missing or wrong
 
 Provider answers are not errors: adapters return typed outcomes (see `worker.providers.outcomes`).
 """
@@ -100,3 +102,12 @@ class CampaignInputError(OutreachError):
         super().__init__("\n".join(lines))
         self.lines = list(lines)
         self.line_numbers = sorted(set(line_numbers))  # the rows at fault (1 is the header)
+
+
+class WebhookError(OutreachError):
+    """Raised when a webhook endpoint, event or event name asked for is missing or wrong."""
+
+
+class WebhookSecretError(ConfigurationError):
+    """Raised when a webhook's signing-secret variable is unset or holds no `whsec_` secret;
+    the message names the variable, never its value."""

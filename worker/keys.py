@@ -13,6 +13,7 @@ Redis only indexes the database: `outreach recover` rebuilds all of these from i
     outreach:inflight            ZSET account -> when its in-flight delivery was released
     outreach:checks              ZSET delivery id -> when to check its OutX task (a lease)
     outreach:inboxes             ZSET account -> when to read its inbox next (a lease)
+    outreach:webhooks            ZSET webhook event id -> when to attempt it (a lease)
     outreach:wake                pub/sub channel: something may have become due sooner
 
 `{<account>}` is a Redis Cluster hash tag, so one account's keys share one slot. The scripts
@@ -27,6 +28,7 @@ ACCOUNTS = f"{PREFIX}:accounts"
 INFLIGHT = f"{PREFIX}:inflight"
 CHECKS = f"{PREFIX}:checks"
 INBOXES = f"{PREFIX}:inboxes"
+WEBHOOKS = f"{PREFIX}:webhooks"
 WAKE = f"{PREFIX}:wake"
 
 

@@ -4,7 +4,7 @@ The worker and the scheduler's sweep both go through here, so the rules cannot d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -22,6 +22,9 @@ from worker.recipients import parse_recipient
 from worker.runtime import Runtime
 from worker.sequences import Sequences, Verdict
 from worker.store import DeliveryStore
+from worker.webhooks.events import Event, delivery_event, paused_event, replied_event
+from worker.webhooks.outbox import Outbox
+from worker.webhooks.store import OutboxRow
 
 log = get_logger("outreach.lifecycle")
 
@@ -45,8 +48,10 @@ class Lifecycle:
         policy: Policy,
         *,
         recipients: RecipientStore,
+        outbox: Outbox | None = None,
     ):
         self.recipients = recipients
+        self.outbox = outbox
         self.store = store
         self.due_index = due_index
         self.sequences = sequences
@@ -63,6 +68,7 @@ class Lifecycle:
             runtime.accounts,
             runtime.policy,
             recipients=runtime.recipients,
+            outbox=runtime.outbox,
         )
 
     def settle(
@@ -79,16 +85,22 @@ class Lifecycle:
         slot is freed after a pacing gap (a call was made); from `queued` (released, decided
         without a call) at once; from `confirming` the account holds no slot."""
         assert delivery.id is not None
-        moved = self.store.move(
-            delivery.id,
-            [from_status],
-            {**decision.changes, "status": decision.status, "updated_at": at},
-            attempt=attempt,
+        changes = {**decision.changes, "status": decision.status, "updated_at": at}
+        # Webhook events ride in the move's transaction: none is written for a move that
+        # did not happen. A pause is applied whatever the move did, so its event is too.
+        ended = self._announce(lambda: [delivery_event(delivery.model_copy(update=changes), at)])
+        paused = self._announce(lambda: [_paused_event(delivery.account, decision, at)])
+        events = self.store.move_announcing(
+            delivery.id, [from_status], changes, attempt=attempt, outbox=[*ended, *paused]
         )
+        moved = events is not None
         if not moved and from_status == Status.SENDING:
-            moved = self._late_answer(delivery, decision, at)
+            moved = self._late_answer(delivery, decision, at, ended)
         if not moved:
             log.warning("delivery_changed_meanwhile", wanted=decision.status.value)
+        if events is None and paused and self.outbox is not None:
+            events = self.outbox.write(paused)
+        self._index_events(events or [], at)
         log.info(decision.event, status=decision.status.value, error=decision.changes.get("error"))
         if moved and decision.status in TERMINAL:
             SENDS.labels(delivery.provider, decision.status.value).inc()
@@ -122,7 +134,23 @@ class Lifecycle:
         if not finished and paused_until is not None:  # a late answer's pause counts too
             self.due_index.pause(delivery.account, paused_until, decision.pause_reason)
 
-    def _late_answer(self, delivery: Delivery, decision: Decision, at: datetime) -> bool:
+    def _announce(self, events: Callable[[], Sequence[Event | None]]) -> list[OutboxRow]:
+        """The outbox rows for `events()`, built only when some endpoint listens."""
+        return [] if self.outbox is None else self.outbox.rows(events)
+
+    def _index_events(self, event_ids: list[int], at: datetime) -> None:
+        """Events committed: due at once (a process dying before this leaves them to the
+        scheduler's repair pass)."""
+        if event_ids:
+            self.due_index.schedule_webhooks(event_ids, at.timestamp())
+
+    def _late_answer(
+        self,
+        delivery: Delivery,
+        decision: Decision,
+        at: datetime,
+        ended: Sequence[OutboxRow] = (),
+    ) -> bool:
         """A worker that went silent past the sending timeout got its answer after all: the
         sweep had marked the send `unknown`; what the provider said replaces that guess, and
         the steps the guess stopped wait again. Whether it was recorded."""
@@ -139,8 +167,10 @@ class Lifecycle:
             "status": decision.status,
             "updated_at": at,
         }
-        if not self.store.move(delivery.id, [Status.UNKNOWN], changes):
+        events = self.store.move_announcing(delivery.id, [Status.UNKNOWN], changes, outbox=ended)
+        if events is None:
             return False
+        self._index_events(events, at)
         log.warning("late_answer_recorded", status=decision.status.value)
         self.sequences.reopen(delivery, was=Status.UNKNOWN)
         if decision.requeue_at is not None:  # a retry: the sweep freed the slot, index it
@@ -199,7 +229,7 @@ class Lifecycle:
             return Stopped(0, 0)
         for reply in replies:
             REPLIES.labels(reply.how.value).inc()
-        recorded = self.recipients.record_replies(replies, now)
+        recorded = self.record_replies(replies, now)
         cancelled = 0
         for reply in replies:
             ended = self.store.cancel_pending(
@@ -217,6 +247,17 @@ class Lifecycle:
                 cancelled=ended,
             )
         return Stopped(recorded, cancelled)
+
+    def record_replies(self, replies: Sequence[NewReply], now: datetime) -> int:
+        """Record replies, with a `recipient.replied` event for each one new to the table;
+        how many were new."""
+
+        def announce(new: Sequence[NewReply]) -> list[OutboxRow]:
+            return self._announce(lambda: [replied_event(reply, now) for reply in new])
+
+        recorded = self.recipients.record_replies_announcing(replies, now, announce)
+        self._index_events(recorded.events, now)
+        return recorded.recorded
 
     def release_unsent(self, delivery: Delivery, now: datetime) -> None:
         """Free the account of a delivery that changed since its release: nothing was sent."""
@@ -293,6 +334,14 @@ def _paused_until(decision: Decision) -> float | None:
     if decision.pause_forever:
         return PAUSED_FOREVER
     return None if decision.pause_until is None else decision.pause_until.timestamp()
+
+
+def _paused_event(account: str, decision: Decision, at: datetime) -> Event | None:
+    """`account.paused` when `decision` pauses the account."""
+    if not decision.pause_forever and decision.pause_until is None:
+        return None
+    until = None if decision.pause_forever else decision.pause_until
+    return paused_event(account, decision.pause_reason, until, _pause_cause(decision), at)
 
 
 def _pause_cause(decision: Decision) -> str:

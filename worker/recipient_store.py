@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -14,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from worker.models import REPLY_TEXT_CHARS, RecipientFlag, ReplyHow, ReplyRecord
 from worker.store import among, insert_for
+from worker.webhooks.store import OutboxRow, write_outbox
 
 REPLY_BATCH = 500  # rows per INSERT: 10 parameters each, well under SQLite's limit
 
@@ -37,6 +39,17 @@ class NewReply:
         parts = [self.recipient, self.account or "", self.campaign or ""]
         parts.append(self.received_at.isoformat(timespec="seconds"))
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+# The webhook events (outbox rows) for the replies that were new.
+Announce = Callable[[Sequence[NewReply]], Sequence[OutboxRow]]
+
+
+class Recorded(NamedTuple):
+    """What recording replies wrote: how many were new, and the webhook events' ids."""
+
+    recorded: int
+    events: list[int]
 
 
 @dataclass(frozen=True)
@@ -90,8 +103,15 @@ class RecipientStore:
 
     def record_replies(self, replies: Sequence[NewReply], now: datetime) -> int:
         """Record each reply once; returns how many were new."""
+        return self.record_replies_announcing(replies, now).recorded
+
+    def record_replies_announcing(
+        self, replies: Sequence[NewReply], now: datetime, announce: Announce | None = None
+    ) -> Recorded:
+        """Record each reply once and, in the same transaction, the webhook events
+        `announce` makes of the replies that were new."""
         if not replies:
-            return 0
+            return Recorded(0, [])
         rows = [
             {
                 "key": reply.key,
@@ -108,7 +128,7 @@ class RecipientStore:
             for reply in replies
         ]
         insert = insert_for(self.engine.dialect.name)
-        created = 0
+        created: set[str] = set()
         with self.engine.begin() as connection:
             # RETURNING names the rows that were new (rowcount is -1 under psycopg here).
             for start in range(0, len(rows), REPLY_BATCH):
@@ -118,8 +138,12 @@ class RecipientStore:
                     .on_conflict_do_nothing(index_elements=["key"])
                     .returning(col(ReplyRecord.key))
                 )
-                created += len(connection.execute(statement).all())
-        return created
+                created.update(connection.execute(statement).scalars())
+            events: list[int] = []
+            if announce is not None and created:
+                new = list({r.key: r for r in replies if r.key in created}.values())
+                events = write_outbox(connection, announce(new))
+        return Recorded(len(created), events)
 
     def replies(
         self,

@@ -25,6 +25,8 @@ from worker.recipient_store import RecipientStore
 from worker.redis_connect import redis_client
 from worker.settings import Settings, get_settings
 from worker.store import DeliveryStore, create_engine
+from worker.webhooks.outbox import Outbox
+from worker.webhooks.store import WebhookStore
 
 
 def redis_url(settings: Settings) -> str:
@@ -115,6 +117,22 @@ class Runtime:
     @property
     def http(self) -> httpx.Client:
         return shared_client(self.settings)
+
+    @cached_property
+    def webhooks(self) -> WebhookStore:
+        """Webhook endpoints and the outbox of their events."""
+        return WebhookStore(self.engine)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Which endpoints listen (cached a few seconds), for the code that writes events."""
+        return Outbox(self.webhooks, self.settings.webhook_endpoints_cache_seconds)
+
+    @cached_property
+    def webhook_http(self) -> httpx.Client:
+        """The client webhooks are POSTed with: no redirects, the webhook timeout."""
+        timeout_s = self.settings.webhook_timeout_seconds
+        return httpx.Client(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
 
 
 _lock = threading.Lock()

@@ -98,6 +98,27 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="Shortest gap between two reads by one sender."
     )
 
+    webhook_retry_first_seconds: float = Field(
+        default=5.0, gt=0, description="First retry of a webhook its receiver refused (doubling)."
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=7200.0, gt=0, description="Longest wait between two attempts of one webhook."
+    )
+    webhook_give_up_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="A webhook undelivered this long after its event is dead.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long a webhook receiver may take to answer."
+    )
+    webhook_endpoints_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process reuses the list of webhook endpoints: a new endpoint"
+        " hears events from within this long.",
+    )
+
     http_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     http_read_timeout_seconds: float = Field(default=30.0, gt=0)
 

@@ -35,6 +35,7 @@ from worker.models import (
     UTCDateTime,
 )
 from worker.recipients import parse_recipient
+from worker.webhooks.store import OutboxRow, write_outbox
 
 # Statuses that mean a recipient has been, is being or will be contacted.
 CONTACTED = (
@@ -373,6 +374,31 @@ class DeliveryStore:
             moved = connection.execute(statement, parameters).rowcount == 1
             connection.execute(_RECORD, parameters)
             return moved
+
+    def move_announcing(
+        self,
+        delivery_id: int,
+        from_statuses: Sequence[Status],
+        changes: Mapping[str, Any],
+        *,
+        attempt: Attempt | None = None,
+        outbox: Sequence[OutboxRow],
+    ) -> list[int] | None:
+        """`move`, writing the webhook events `outbox` in the same transaction when the
+        delivery moved: the ids of the events written (to index once committed), or None when
+        it did not move. With no events this is `move`, and costs what it does."""
+        if not outbox:
+            return [] if self.move(delivery_id, from_statuses, changes, attempt=attempt) else None
+        names = tuple(sorted(changes))
+        parameters = {f"p_{name}": changes[name] for name in names} | {"p_id": delivery_id}
+        statement = _move_statement(names, tuple(from_statuses), together=False)
+        with self.engine.begin() as connection:
+            moved = connection.execute(statement, parameters).rowcount == 1
+            if attempt is not None:
+                connection.execute(
+                    _RECORD, {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
+                )
+            return write_outbox(connection, outbox) if moved else None
 
     def claim(
         self,

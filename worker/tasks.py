@@ -1,5 +1,5 @@
-"""Celery tasks: shims that hand a delivery id to the send service, or an account to the
-inbox sweep."""
+"""Celery tasks: shims that hand a delivery id to the send service, an account to the
+inbox sweep, or an outbox event id to the webhook sender."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Any
 from celery.signals import task_postrun, task_prerun, worker_process_init
 
 from worker import heartbeat
-from worker.celery_app import CHECK_TASK, INBOX_TASK, SEND_TASK, app
+from worker.celery_app import CHECK_TASK, INBOX_TASK, SEND_TASK, WEBHOOK_TASK, app
 from worker.inbox_sweep import InboxSweep
 from worker.logs import get_logger
 from worker.runtime import get_runtime
 from worker.sending import SendService
+from worker.webhooks.delivery import WebhookSender
 
 log = get_logger("outreach.tasks")
 
@@ -30,7 +31,7 @@ def _warm_up(**_: Any) -> None:
     before its first task, so that task is not the one paying for it."""
     runtime = get_runtime()
     try:
-        for part in ("engine", "store", "due_index", "accounts", "http"):
+        for part in ("engine", "store", "due_index", "accounts", "http", "outbox"):
             getattr(runtime, part)
     except Exception:
         # Not fatal: a database or Redis away right now is retried by the first task.
@@ -60,3 +61,8 @@ def check(delivery_id: int) -> None:
 @app.task(name=INBOX_TASK)  # type: ignore[untyped-decorator]
 def read_inbox(account: str) -> None:
     InboxSweep(get_runtime()).read_page(account)
+
+
+@app.task(name=WEBHOOK_TASK)  # type: ignore[untyped-decorator]
+def deliver_webhook(event_id: int) -> None:
+    WebhookSender(get_runtime()).deliver(event_id)

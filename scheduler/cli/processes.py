@@ -39,6 +39,7 @@ def recover() -> None:
     """Rebuild the Redis queues and pacing state from the database (after Redis lost data)."""
     result = recover_from_database(get_runtime())
     typer.echo(
-        f"re-queued {result.queued} deliveries, {result.checks} OutX checks; "
+        f"re-queued {result.queued} deliveries, {result.checks} OutX checks, "
+        f"{result.webhooks} webhook events; "
         f"pacing restored for {result.accounts_paced} accounts"
     )
