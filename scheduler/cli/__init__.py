@@ -19,6 +19,7 @@ from scheduler.cli.processes import processes_app
 from scheduler.cli.recipients import recipients_app
 from scheduler.cli.replies import replies_app
 from scheduler.cli.send import send_app
+from scheduler.cli.webhooks import webhooks_app
 from worker.errors import (
     CampaignFileError,
     CampaignInputError,
@@ -63,6 +64,7 @@ app.add_typer(recipients_app, name="recipients")
 app.add_typer(replies_app, name="replies")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(db_app, name="db")
+app.add_typer(webhooks_app, name="webhooks")
 # Top-level commands (`outreach worker`, `outreach send`…) live in their group's module too.
 for group in (processes_app, send_app, dev_app):
     app.registered_commands += group.registered_commands
