@@ -22,7 +22,7 @@ from worker.models import Delivery, Status
 ACCOUNTS = {"ann": "linkup", "dan": "connectsafely", "eve": "outx"}
 CAMPAIGN = "q4-founders"
 LEADS = 9
-FOLLOW_UP_S = 1
+FOLLOW_UP_S = 2
 ANSWER = "Yes, let's talk next week <script>alert('pwned')</script>"
 
 
