@@ -94,30 +94,32 @@ def sign_in(api: RunningApi, key: str) -> Iterator[httpx.Client]:
 class Metrics(HTMLParser):
     """Every `data-metric` value on a page, under the campaign, step and account it sits in."""
 
+    VOID = frozenset({"input", "link", "meta", "br", "img", "hr"})
+    SCOPES = ("data-campaign", "data-step", "data-account")
+
     def __init__(self) -> None:
         super().__init__()
-        self.scopes: list[dict[str, str]] = []
+        self.opened: list[tuple[str, dict[str, str]]] = []  # tag, the scope it opens
         self.found: dict[tuple[str, ...], str] = {}
-        self.opened: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         given = {k: v or "" for k, v in attrs}
-        scope = {k: v for k, v in given.items() if k in {"data-campaign", "data-step"}}
-        if "data-account" in given:
-            scope["data-account"] = given["data-account"]
-        self.scopes.append(scope)
-        self.opened.append(tag)
+        self.opened.append((tag, {k: given[k] for k in self.SCOPES if k in given}))
         if "data-metric" in given and "data-value" in given:
-            where = tuple(f"{k}={v}" for d in self.scopes for k, v in d.items())
+            where = tuple(f"{k}={v}" for _, scope in self.opened for k, v in scope.items())
             self.found[(*where, given["data-metric"])] = given["data-value"]
-        if tag in {"input", "link", "meta", "line", "br"}:
-            self.handle_endtag(tag)
+        if tag in self.VOID:
+            self.opened.pop()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.opened.pop()
 
     def handle_endtag(self, tag: str) -> None:
-        while self.opened:
-            self.scopes.pop()
-            if self.opened.pop() == tag:
-                break
+        if any(opened == tag for opened, _ in self.opened):
+            while self.opened.pop()[0] != tag:
+                pass
 
 
 def metrics(html: str) -> dict[tuple[str, ...], str]:
