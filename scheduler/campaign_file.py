@@ -71,10 +71,14 @@ class CampaignSpec:
 
 
 def load_campaign(path: Path) -> CampaignSpec:
+    """A campaign file: TOML, or JSON with the same keys when its name ends in `.json`."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+        document = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
         raise CampaignFileError(str(path), [Problem("file", str(exc))]) from None
+    if not isinstance(document, dict):
+        raise CampaignFileError(str(path), [Problem("file", "must be an object of keys")])
     return parse_campaign(document, where=str(path), load_media=media_from_files(path.parent))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -17,7 +18,9 @@ from worker.errors import OutreachError
 from worker.models import Campaign, CampaignStatus
 from worker.runtime import Runtime
 
-__all__ = ["Plan", "add_leads", "finish_estimate", "index_queued", "start_campaign"]
+__all__ = [
+    "Plan", "add_leads", "finish_estimate", "index_queued", "plan_view", "start_campaign",
+]  # fmt: skip
 
 
 def start_campaign(
@@ -98,6 +101,21 @@ def index_queued(runtime: Runtime, campaign: str) -> int:
         runtime.due_index.enqueue(entries)
         count += len(entries)
     return count
+
+
+def plan_view(plan: Plan, *, dry_run: bool) -> dict[str, Any]:
+    """A plan as `campaign start --json` and the API show it."""
+    return {
+        "campaign": plan.campaign, "recipients": plan.recipients,
+        "per_account": dict(plan.per_account), "skipped": plan.skipped_count,
+        "rejected": plan.rejected, "duplicates": plan.duplicates,
+        "rejects_file": str(plan.rejects_file) if plan.rejects_file else None,
+        "sends": plan.sends,
+        "variants": {f"{step}:{name}": n for (step, name), n in sorted(plan.variants.items())},
+        "samples": {a: {"to": to, "text": text} for a, (to, text) in plan.samples.items()},
+        "finish_estimate": plan.finish_estimate.isoformat() if plan.finish_estimate else None,
+        "dry_run": dry_run,
+    }  # fmt: skip
 
 
 def _index(runtime: Runtime, written: BulkDeliveries, now: datetime) -> None:

@@ -38,3 +38,9 @@ def campaign_step_keys(campaign: str, recipient: str, steps: int) -> list[str]:
 
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256(_SEPARATOR.join(parts).encode()).hexdigest()
+
+
+def api_key_for(idempotency_key: str) -> str:
+    """An HTTP request's `Idempotency-Key`: its own namespace, so a client's key can never
+    collide with a key derived from a message's contents."""
+    return _digest(["api", idempotency_key])

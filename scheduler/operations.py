@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from worker import views
 from worker.errors import OutreachError
-from worker.models import Delivery, Status
+from worker.models import Delivery, ReplyRecord, Status
 from worker.runtime import Runtime
 from worker.sequences import Sequences
 
@@ -16,6 +17,20 @@ from worker.sequences import Sequences
 DELIVERY_FIELDS = views.DELIVERY_FIELDS
 delivery_view = views.delivery_view
 RETRYABLE = (Status.UNKNOWN, Status.FAILED)
+
+
+def reply_view(reply: ReplyRecord) -> dict[str, Any]:
+    """A reply as `outreach replies --json` and the API show it (steps counted from 1)."""
+    return {
+        "recipient": reply.recipient,
+        "account": reply.account,
+        "campaign": reply.campaign,
+        "step": None if reply.step is None else reply.step + 1,
+        "received_at": reply.received_at.isoformat(),
+        "text": reply.text,
+        "how": reply.how,
+        "conversation": reply.conversation,
+    }
 
 
 @dataclass(frozen=True)

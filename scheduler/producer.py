@@ -20,9 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scheduler.idempotency import message_key
-from worker.errors import InvalidMessageError, OutreachError, Problem
+from worker.errors import (
+    InvalidMessageError,
+    OutreachError,
+    Problem,
+    UnknownAccountError,
+    UnknownSenderError,
+)
 from worker.models import Status
-from worker.providers import check_request
+from worker.providers import REGISTRY, check_request
 from worker.providers.base import MediaFile, SendRequest
 from worker.recipients import parse_recipient
 from worker.runtime import Runtime
@@ -117,19 +123,29 @@ def _write(runtime: Runtime, rows: Sequence[dict[str, Any]]) -> list[Enqueued]:
 def _row(runtime: Runtime, message: Message, created_at: datetime) -> dict[str, Any]:
     """The delivery row's columns for `message`, or InvalidMessageError. (A plain mapping:
     building a model object for each of thousands of rows would cost more than the insert.)"""
-    sender = runtime.accounts[message.account]
+    # Every problem at once: a caller fixes them all in one go.
+    problems: list[Problem] = []
+    sender = runtime.accounts.find(message.account)
+    if sender is None:
+        unknown = UnknownAccountError(message.account, list(runtime.accounts))
+        problems.append(Problem("account", str(unknown)))
     try:
         recipient = parse_recipient(message.to)
     except ValueError as exc:
-        raise InvalidMessageError([Problem("recipient", str(exc))]) from None
+        problems.append(Problem("recipient", str(exc)))
+        if sender is not None:
+            problems += REGISTRY[sender.provider].adapter.check_text(message.text)
+        raise _refusal(message, problems) from None
     media = message.media_file
     request = SendRequest(
         recipient, message.text, message.subject, message.inmail, message.media_link, media,
         message.conversation,
     )  # fmt: skip
-    problems = check_request(sender.provider, request)
+    if sender is not None:
+        problems += check_request(sender.provider, request)
     if problems:
-        raise InvalidMessageError(problems)
+        raise _refusal(message, problems)
+    assert sender is not None
     key = message.idempotency_key or message_key(
         message.account,
         recipient.value,
@@ -159,6 +175,12 @@ def _row(runtime: Runtime, message: Message, created_at: datetime) -> dict[str, 
     }
 
 
+def _refusal(message: Message, problems: list[Problem]) -> InvalidMessageError:
+    if problems[0].field == "account":
+        return UnknownSenderError(message.account, problems)
+    return InvalidMessageError(problems)
+
+
 _STOP = object()
 
 
@@ -179,9 +201,13 @@ class Enqueuer:
 
     def enqueue(self, message: Message) -> Enqueued:
         """Record and queue `message`; raises what `enqueue_message` would."""
+        return self.submit(message).result()
+
+    def submit(self, message: Message) -> Future[Enqueued]:
+        """`enqueue` without waiting: the future holds its result (for asyncio callers)."""
         future: Future[Enqueued] = Future()
         self._waiting.put((message, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         self._waiting.put(_STOP)

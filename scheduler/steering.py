@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.campaigns import finish_estimate, index_queued
-from worker.errors import InvalidMessageError, OutreachError, Problem
+from worker.errors import InvalidMessageError, NotFoundError, OutreachError, Problem
 from worker.lifecycle import Lifecycle
 from worker.limits import day_start
 from worker.models import Campaign, CampaignStatus, Delivery, ReplyHow, Status
@@ -26,8 +27,29 @@ def _campaign(runtime: Runtime, name: str) -> Campaign:
     campaign = runtime.campaigns.get(name)
     if campaign is None:
         known = ", ".join(c.name for c in runtime.campaigns.all()) or "none"
-        raise OutreachError(f"no campaign named {name!r} (campaigns: {known})")
+        raise NotFoundError(f"no campaign named {name!r} (campaigns: {known})")
     return campaign
+
+
+def campaign_lines(runtime: Runtime) -> list[dict[str, Any]]:
+    """Every campaign with its progress, as `outreach campaigns --json` and the API show it."""
+    lines = []
+    for campaign in runtime.campaigns.all():
+        counts: dict[str, int] = {}
+        for _, state, count in runtime.store.step_counts(campaign.name):
+            counts[state] = counts.get(state, 0) + count
+        sent = counts.pop("sent", 0)
+        pending = counts.pop("queued", 0) + counts.pop("waiting", 0)
+        lines.append(
+            {
+                "campaign": campaign.name,
+                "status": campaign.status.value,
+                "sent": sent,
+                "pending": pending,
+                "other": counts,
+            }
+        )
+    return lines
 
 
 def pause_campaign(runtime: Runtime, name: str) -> None:

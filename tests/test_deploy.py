@@ -99,6 +99,28 @@ def test_probes_hit_the_endpoints_on_the_metrics_port() -> None:
     assert worker["terminationGracePeriodSeconds"] > Settings().http_read_timeout_seconds * 2
 
 
+def test_the_api_is_deployed_with_probes_on_its_own_port() -> None:
+    manifests = _manifests()
+    pod = manifests["Deployment/outreach-api"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    port = int(container["args"][container["args"].index("--port") + 1])
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"http": port}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    service = manifests["Service/outreach-api"]["spec"]
+    assert (
+        service["selector"]
+        == manifests["Deployment/outreach-api"]["spec"]["selector"]["matchLabels"]
+    )
+    assert service["ports"][0]["targetPort"] == "http"
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["api"]
+    assert compose["command"][compose["command"].index("--port") + 1] == str(port)
+    assert f"{port}/readyz" in " ".join(compose["healthcheck"]["test"])
+    assert compose["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+
+
 def test_the_image_pins_every_runtime_dependency() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
@@ -119,8 +141,8 @@ def test_the_readme_documents_every_setting() -> None:
 
 
 def test_the_package_carries_its_data_files(tmp_path: Path) -> None:
-    """What the image installs is the wheel: it must hold the Lua scripts, the migrations and
-    the demo's sample campaign, not only Python modules."""
+    """What the image installs is the wheel: it must hold the Lua scripts, the migrations,
+    the live page's templates and the demo's sample campaign, not only Python modules."""
     source = tmp_path / "source"  # a copy: building in place would leave build/ behind
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*UNSHIPPED))
     pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet"]
@@ -135,6 +157,8 @@ def test_the_package_carries_its_data_files(tmp_path: Path) -> None:
         "scheduler/dev/sample/campaign.toml",
         "scheduler/dev/sample/leads.csv",
         "scheduler/dev/sample/accounts.toml",
+        "scheduler/api/page/templates/page.html",
+        "scheduler/api/page/static/live.js",
     ):
         assert expected in names
 

@@ -7,6 +7,8 @@
     │   └── WebhookSecretError    a webhook's signing secret variable is unset or malformed
     ├── UnknownAccountError       a message names an account the file does not define
     ├── InvalidMessageError       a message breaks its provider's rules (lists every problem)
+    │   └── UnknownSenderError    …and names an unknown account (an UnknownAccountError too)
+    ├── NotFoundError             the campaign (or other record) asked for does not exist
     ├── CampaignFileError         a campaign file has mistakes (lists every key at fault)
     ├── CampaignInputError        a recipients CSV has mistakes (every file, line and column)
     └── WebhookError              a webhook endpoint or event asked for is missing or wrong
@@ -22,6 +24,10 @@ from dataclasses import dataclass
 
 class OutreachError(Exception):
     """Raised for any failure outreach reports to its user; the message says what to fix."""
+
+
+class NotFoundError(OutreachError):
+    """Raised when the delivery, campaign or account asked for does not exist."""
 
 
 class ConfigurationError(OutreachError):
@@ -84,6 +90,17 @@ class InvalidMessageError(OutreachError):
     def __init__(self, problems: Sequence[Problem]):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = tuple(problems)
+
+
+class UnknownSenderError(InvalidMessageError, UnknownAccountError):
+    """A message names an account the accounts file does not define, among its problems
+    (every one listed, the account's first): either kind of error for whoever catches it."""
+
+    def __init__(self, name: str, problems: Sequence[Problem]):
+        # Neither parent's __init__: each would hand the other's arguments up the chain.
+        OutreachError.__init__(self, "; ".join(str(p) for p in problems))
+        self.problems = tuple(problems)
+        self.name = name
 
 
 class CampaignFileError(OutreachError):

@@ -15,6 +15,8 @@ Redis only indexes the database: `outreach recover` rebuilds all of these from i
     outreach:inboxes             ZSET account -> when to read its inbox next (a lease)
     outreach:webhooks            ZSET webhook event id -> when to attempt it (a lease)
     outreach:wake                pub/sub channel: something may have become due sooner
+    outreach:api-keys:version    STRING changed whenever an API key is made or revoked: the
+                                      API reloads its cached keys when it differs
 
 `{<account>}` is a Redis Cluster hash tag, so one account's keys share one slot. The scripts
 that update the global indexes (accounts, inflight) with an account's own keys still span
@@ -30,6 +32,7 @@ CHECKS = f"{PREFIX}:checks"
 INBOXES = f"{PREFIX}:inboxes"
 WEBHOOKS = f"{PREFIX}:webhooks"
 WAKE = f"{PREFIX}:wake"
+API_KEYS_VERSION = f"{PREFIX}:api-keys:version"
 
 
 def queue(account: str) -> str:

@@ -129,6 +129,17 @@ class Settings(BaseSettings):
         description="Serve /metrics, /healthz and /readyz on this port; unset: not served.",
     )
 
+    api_host: str = Field(
+        default="127.0.0.1", description="`outreach api` listens here (0.0.0.0 in containers)."
+    )
+    api_port: int = Field(default=8080, ge=0, le=65535, description="`outreach api`'s port.")
+    api_max_body_bytes: int = Field(
+        default=1 << 20, gt=0, description="Largest JSON request body the API accepts."
+    )
+    api_max_upload_bytes: int = Field(
+        default=100 << 20, gt=0, description="Largest campaign upload (spec, leads and files)."
+    )
+
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

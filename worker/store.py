@@ -469,6 +469,30 @@ class DeliveryStore:
         with Session(self.engine) as session:
             return list(session.exec(statement))
 
+    def newest(
+        self,
+        *,
+        campaign: str | None = None,
+        status: str | None = None,
+        account: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Delivery]:
+        """A page of deliveries, newest first, older than `before_id` if given (a cursor that
+        stays valid while new rows arrive)."""
+        statement = select(Delivery)
+        if campaign is not None:
+            statement = statement.where(Delivery.campaign == campaign)
+        if status is not None:
+            statement = statement.where(Delivery.status == status)
+        if account is not None:
+            statement = statement.where(Delivery.account == account)
+        if before_id is not None:
+            statement = statement.where(col(Delivery.id) < before_id)
+        statement = statement.order_by(col(Delivery.id).desc()).limit(limit)
+        with Session(self.engine) as session:
+            return list(session.exec(statement))
+
     def in_status(
         self, statuses: Sequence[Status], batch: int = 1000, campaign: str | None = None
     ) -> Iterator[Delivery]:

@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from scheduler.cli.accounts import accounts_app
+from scheduler.cli.api import api_app, api_keys_app
 from scheduler.cli.campaigns import campaign_app, campaigns
 from scheduler.cli.db import db_app
 from scheduler.cli.deliveries import deliveries_app
@@ -65,8 +66,9 @@ app.add_typer(replies_app, name="replies")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(db_app, name="db")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(api_keys_app, name="api-keys")
 # Top-level commands (`outreach worker`, `outreach send`…) live in their group's module too.
-for group in (processes_app, send_app, dev_app):
+for group in (processes_app, send_app, dev_app, api_app):
     app.registered_commands += group.registered_commands
 
 

@@ -24,8 +24,9 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from scheduler.campaigns import Plan, add_leads, start_campaign
+from scheduler.campaigns import Plan, add_leads, plan_view, start_campaign
 from scheduler.steering import (
+    campaign_lines,
     campaign_report,
     cancel_campaign,
     pause_campaign,
@@ -97,17 +98,7 @@ def add(
 
 
 def show_plan(plan: Plan, *, dry_run: bool, as_json: bool) -> None:
-    view = {
-        "campaign": plan.campaign, "recipients": plan.recipients,
-        "per_account": dict(plan.per_account), "skipped": plan.skipped_count,
-        "rejected": plan.rejected, "duplicates": plan.duplicates,
-        "rejects_file": str(plan.rejects_file) if plan.rejects_file else None,
-        "sends": plan.sends,
-        "variants": {f"{step}:{name}": n for (step, name), n in sorted(plan.variants.items())},
-        "samples": {a: {"to": to, "text": text} for a, (to, text) in plan.samples.items()},
-        "finish_estimate": plan.finish_estimate.isoformat() if plan.finish_estimate else None,
-        "dry_run": dry_run,
-    }  # fmt: skip
+    view = plan_view(plan, dry_run=dry_run)
     if as_json:
         typer.echo(json.dumps(view))
         return
@@ -250,28 +241,14 @@ def campaigns(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Every campaign with its progress."""
-    runtime = get_runtime()
     table = Table("campaign", "status", "sent", "still to send", "other")
-    for campaign in runtime.campaigns.all():
-        counts: dict[str, int] = {}
-        for _, state, count in runtime.store.step_counts(campaign.name):
-            counts[state] = counts.get(state, 0) + count
-        sent = counts.pop("sent", 0)
-        pending = counts.pop("queued", 0) + counts.pop("waiting", 0)
+    for line in campaign_lines(get_runtime()):
         if as_json:
-            typer.echo(
-                json.dumps(
-                    {
-                        "campaign": campaign.name,
-                        "status": campaign.status.value,
-                        "sent": sent,
-                        "pending": pending,
-                        "other": counts,
-                    }
-                )
-            )
+            typer.echo(json.dumps(line))
             continue
-        other = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
-        table.add_row(campaign.name, campaign.status.value, str(sent), str(pending), other)
+        other = ", ".join(f"{k} {v}" for k, v in sorted(line["other"].items())) or "-"
+        table.add_row(
+            line["campaign"], line["status"], str(line["sent"]), str(line["pending"]), other
+        )
     if not as_json:
         Console().print(table)

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from scheduler.cli.common import when
+from scheduler.operations import reply_view
 from scheduler.reply_import import import_replies
-from worker.models import ReplyRecord
 from worker.runtime import get_runtime
 
 replies_app = typer.Typer(help="Replies recorded: found by reads, marked or imported.")
@@ -29,19 +29,6 @@ def _since(text: str | None) -> datetime | None:
             "write a date or time, e.g. 2026-11-20 or 2026-11-20T09:00"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def as_json(reply: ReplyRecord) -> dict[str, object]:
-    return {
-        "recipient": reply.recipient,
-        "account": reply.account,
-        "campaign": reply.campaign,
-        "step": None if reply.step is None else reply.step + 1,
-        "received_at": reply.received_at.isoformat(),
-        "text": reply.text,
-        "how": reply.how,
-        "conversation": reply.conversation,
-    }
 
 
 @replies_app.callback(invoke_without_command=True)
@@ -62,7 +49,7 @@ def replies(
     )
     if json_lines:
         for reply in found:
-            typer.echo(json.dumps(as_json(reply)))
+            typer.echo(json.dumps(reply_view(reply)))
         return
     table = Table("received", "recipient", "campaign", "step", "account", "how", "text")
     for reply in found:
