@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Run the main job on embedded defaults (embedded Redis, SQLite, the provider sandbox).
+## Run the main job on embedded defaults (embedded Redis, SQLite, the provider sandbox); the
+## live page is up while it runs (URL and key printed); `make demo KEEP=1` leaves it up.
 demo: $(STAMP)
-	$(BIN)/outreach demo
+	$(BIN)/outreach demo $(if $(KEEP),--keep-page)
 
 ## Run the test suite (real Redis/PostgreSQL when OUTREACH_TEST_*_URL are set, embedded otherwise).
 test: $(STAMP)
@@ -54,6 +55,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
 	$(BIN)/python -m tests.bench.enqueue
+	$(BIN)/python -m tests.bench.api
 
 ## Where a send's time goes: the worker's code path under cProfile, against a do-nothing stub.
 profile: $(STAMP)

@@ -50,6 +50,12 @@ def demo(
         bool | None,
         typer.Option(help="Live table; default: on in a terminal, a line per change otherwise."),
     ] = None,
+    page_port: Annotated[
+        int, typer.Option(help="Serve the live page here (another port if it is taken).")
+    ] = 8080,
+    keep_page: Annotated[
+        bool, typer.Option(help="Leave the page and the stack up after the run, until Ctrl-C.")
+    ] = False,
 ) -> None:
     """Run the sample campaign on embedded defaults against a local sandbox (no network, no
     keys); exits 1 unless every message ends as expected."""
@@ -57,4 +63,5 @@ def demo(
 
     show_live = Console().is_terminal if live is None else live
     console = Console(soft_wrap=not show_live)  # a log file keeps each line whole
-    raise typer.Exit(run_demo(console, get_settings().data_dir, show_live))
+    code = run_demo(console, get_settings().data_dir, show_live, page_port, keep_page)
+    raise typer.Exit(code)

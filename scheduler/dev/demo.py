@@ -15,8 +15,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from scheduler.api.api_keys import ApiKeys
 from scheduler.campaign_file import parse_duration
 from scheduler.campaigns import Plan, start_campaign
 from scheduler.dev.demo_reply import Answerer
@@ -52,10 +55,19 @@ RATE_LIMIT_PAUSE_S = 5.0  # instead of 300 s
 READ_MIN_S = 1.0  # instead of 5 s between two reads of an account
 OUTX_FAILURE = "Recipient is not a 1st-degree connection"
 OUTREACH = str(Path(sys.executable).parent / "outreach")
+PAGE_PORT = 8080
 
 
-def run_demo(console: Console, data_dir: Path, live: bool) -> int:
-    """Run the demo; the exit code is 0 when every message ended as expected."""
+def run_demo(
+    console: Console,
+    data_dir: Path,
+    live: bool,
+    page_port: int = PAGE_PORT,
+    keep_page: bool = False,
+) -> int:
+    """Run the demo; the exit code is 0 when every message ended as expected. The live page
+    is served on `page_port` (another free port if it is taken) while it runs, and after it
+    until Ctrl-C with `keep_page`."""
     home = data_dir / "demo"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -65,11 +77,14 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
     with _interruptible(), Sandbox(config=config) as sandbox, EmbeddedRedis(home) as redis:
         runtime = Runtime(_settings(home, sandbox.url, redis.url))
         processes: list[subprocess.Popen[bytes]] = []
+        run: DemoRun | None = None
         try:
             _introduce(console)
             _inject_faults(sandbox, runtime)
             rejected, plan = _start_campaign(console, runtime, campaign_file, leads_file)
-            processes = _start_processes(_environment(runtime), home)
+            port = page_port if _port_free(page_port) else _free_port()
+            processes = _start_processes(_environment(runtime), home, port)
+            _show_page(console, runtime, port)
             answerer = Answerer(sandbox.state.conversations, runtime)
             rows = Watcher(console, runtime, plan.sends, live=live).watch(processes, answerer)
             run = DemoRun(
@@ -81,7 +96,16 @@ def run_demo(console: Console, data_dir: Path, live: bool) -> int:
                 len(sandbox.state.violations),
                 runtime.recipients.replies(),
             )
+            if keep_page:
+                print_summary(console, run, EXPECTED, OUTREACH)
+                console.print(
+                    f"\nThe live page stays up at http://127.0.0.1:{port}/; Ctrl-C stops it."
+                )
+                while True:
+                    time.sleep(3600)
         except KeyboardInterrupt:
+            if keep_page and run is not None:
+                return 0 if run.ok else 1
             console.print("\ninterrupted: stopping the workers, the scheduler and Redis")
             return 130
         finally:
@@ -197,8 +221,41 @@ def _environment(runtime: Runtime) -> dict[str, str]:
     return env
 
 
-def _start_processes(env: dict[str, str], home: Path) -> list[subprocess.Popen[bytes]]:
-    commands = [["scheduler"], ["worker", "--concurrency", "2"], ["worker", "--concurrency", "2"]]
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _show_page(console: Console, runtime: Runtime, port: int) -> None:
+    """A key for this demo's database, and where the page is: shown once, as `api-keys
+    create` shows keys."""
+    key = ApiKeys(runtime.engine, runtime.redis).create("demo").key
+    console.print(
+        f"[bold]Live page[/bold]: http://127.0.0.1:{port}/  (log in with the key {key};"
+        f" the API is at http://127.0.0.1:{port}/docs)\n",
+        highlight=False,
+    )
+
+
+def _start_processes(
+    env: dict[str, str], home: Path, page_port: int
+) -> list[subprocess.Popen[bytes]]:
+    commands = [
+        ["scheduler"],
+        ["worker", "--concurrency", "2"],
+        ["worker", "--concurrency", "2"],
+        ["api", "--port", str(page_port)],
+    ]
     processes = []
     for i, command in enumerate(commands):
         with (home / f"{command[0]}-{i}.log").open("ab") as log:
