@@ -89,12 +89,19 @@ MediaLoader = Callable[[object], StepMedia]  # ValueError when the file cannot b
 
 
 def media_from_files(base: Path) -> MediaLoader:
-    """`media_file = "deck.pdf"`: a path, relative to the campaign file."""
+    """`media_file = "deck.pdf"`: a path, relative to the campaign file, in its folder or
+    below. Nothing outside it: over the HTTP API a campaign file comes from a caller, who must
+    not attach a file of the server's (its environment, the accounts file) to a message."""
+    folder = base.resolve()
 
     def load(value: object) -> StepMedia:
         if not isinstance(value, str) or not value.strip():
             raise ValueError("must be the path of a file, relative to the campaign file")
-        path = base / value
+        path = (base / value).resolve()
+        if not path.is_relative_to(folder):
+            raise ValueError(
+                f"{value!r} is outside the campaign file's folder; put the file beside it"
+            )
         try:
             data = path.read_bytes()
         except OSError as exc:

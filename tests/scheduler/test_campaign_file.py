@@ -155,3 +155,21 @@ def test_a_step_takes_one_media_and_no_attachments(tmp_path: Path) -> None:
     ]
     assert "upload-attachment endpoint" in caught.value.problems[0].message
     assert "not both" in caught.value.problems[1].message
+
+
+@pytest.mark.parametrize("name", ["../secret.txt", "/etc/hostname", "sub/../../secret.txt"])
+def test_a_media_file_outside_the_campaign_folder_is_refused(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "campaign"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("not for LinkedIn", encoding="utf-8")
+    path = folder / "campaign.toml"
+    path.write_text(
+        f'name = "m"\naccounts = ["a"]\n[[steps]]\ntext = "Hi"\nmedia_file = "{name}"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CampaignFileError) as caught:
+        load_campaign(path)
+    (problem,) = caught.value.problems
+    assert problem.field == "steps[1].media_file" and "outside the campaign file's folder" in str(
+        problem
+    )
