@@ -8,15 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from worker.models import WebhookEndpoint, WebhookEvent
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 _EVENTS: sa.Table = WebhookEvent.__table__  # type: ignore[attr-defined]
+_ENDPOINTS: sa.Table = WebhookEndpoint.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,30 @@ def write_outbox(connection: Connection, rows: Sequence[OutboxRow]) -> list[int]
         }
         for row in rows
     ]
+    # Only for endpoints still there: a process's list is up to a few seconds old, and an
+    # event for an endpoint removed meanwhile must not undo the change it rides with (a send's
+    # record). The savepoint keeps a failed insert (a removal racing this one) from aborting
+    # the caller's transaction; the insert is then made again for the endpoints left.
+    try:
+        with connection.begin_nested():
+            return _insert_events(connection, _for_live_endpoints(connection, values))
+    except IntegrityError:
+        return _insert_events(connection, _for_live_endpoints(connection, values))
+
+
+def _for_live_endpoints(
+    connection: Connection, values: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    wanted = {value["endpoint_id"] for value in values}
+    live = set(
+        connection.execute(sa.select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.id.in_(wanted))).scalars()
+    )
+    return [value for value in values if value["endpoint_id"] in live]
+
+
+def _insert_events(connection: Connection, values: list[dict[str, Any]]) -> list[int]:
+    if not values:
+        return []
     statement = sa.insert(_EVENTS).returning(_EVENTS.c.id)
     # One statement per row: "insertmanyvalues" keeps RETURNING in order on every backend.
     return [int(id_) for id_ in connection.execute(statement, values).scalars()]
@@ -122,8 +149,7 @@ class WebhookStore:
         with self.engine.begin() as connection:
             dropped = int(connection.execute(undelivered).scalar_one())
             connection.execute(sa.delete(_EVENTS).where(_EVENTS.c.endpoint_id == endpoint_id))
-            endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
-            gone = connection.execute(sa.delete(endpoints).where(endpoints.c.id == endpoint_id))
+            gone = connection.execute(sa.delete(_ENDPOINTS).where(_ENDPOINTS.c.id == endpoint_id))
             return dropped if gone.rowcount else None
 
     def event(self, event_id: int) -> tuple[WebhookEvent, WebhookEndpoint] | None:

@@ -148,6 +148,27 @@ def test_an_event_that_cannot_be_written_undoes_the_change_it_describes(
     assert runtime.webhooks.all_events() == []
 
 
+def test_an_endpoint_removed_meanwhile_costs_its_events_not_the_send(
+    make_runtime: Callable[..., Runtime], sandbox_server: Sandbox, sandbox: SandboxClient
+) -> None:
+    # A worker's list of endpoints is seconds old: it still names one just removed.
+    runtime = make_runtime(
+        {"ann": "linkup"}, linkup_base_url=sandbox_server.url, webhook_endpoints_cache_seconds=60
+    )
+    gone, kept = _add(runtime, ALL), _add(runtime, ALL)
+    assert len(runtime.outbox.endpoints()) == 2  # cached
+    runtime.webhooks.remove_endpoint(gone)
+
+    delivery_id = _released(runtime)
+    SendService(runtime).send(delivery_id)
+
+    assert runtime.store.get(delivery_id).status == Status.SENT  # type: ignore[union-attr]
+    assert [a.kind for a in runtime.store.attempts_of(delivery_id)] == ["send"]
+    events = runtime.webhooks.all_events()
+    assert [(e.endpoint_id, e.event_type) for e in events] == [(kept, "delivery.sent")]
+    assert runtime.redis.zcard(keys.WEBHOOKS) == 1
+
+
 def _reply(received_at: datetime) -> NewReply:
     return NewReply(
         recipient=JANE,
