@@ -9,6 +9,7 @@ from typing import Any
 
 from worker import views
 from worker.errors import OutreachError
+from worker.lifecycle import Lifecycle
 from worker.models import Delivery, ReplyRecord, Status
 from worker.runtime import Runtime
 from worker.sequences import Sequences
@@ -116,6 +117,22 @@ def account_summaries(runtime: Runtime) -> list[AccountSummary]:
     return summaries
 
 
+def account_state(summary: AccountSummary, now: datetime) -> tuple[str, str]:
+    """The account's state in a word (paused, sending, paced, waiting, idle), and its detail:
+    what the live page and `GET /v1/accounts` show."""
+    if summary.paused_forever:
+        return "paused", f"until resumed: {summary.pause_reason or 'no reason given'}"
+    if summary.paused_until is not None:
+        return "paused", f"until {summary.paused_until:%H:%M:%S} UTC: {summary.pause_reason}"
+    if summary.in_progress:
+        return "sending", f"{summary.in_progress} in flight"
+    if summary.next_send_at is not None and summary.next_send_at > now:
+        return "paced", f"next send {summary.next_send_at:%H:%M:%S} UTC"
+    if summary.queued:
+        return "waiting", f"{summary.queued} queued (due, or held by a window or cap)"
+    return "idle", "nothing queued"
+
+
 def resume_account(runtime: Runtime, name: str) -> None:
     runtime.accounts[name]  # an unknown name is an error naming the known ones
     runtime.due_index.resume(name, datetime.now(UTC).timestamp())
@@ -125,6 +142,7 @@ def pause_account(runtime: Runtime, name: str, reason: str) -> None:
     """Stop `name` sending until it is resumed; a send already under way finishes."""
     runtime.accounts[name]  # an unknown name is an error naming the known ones
     runtime.due_index.pause(name, None, reason)
+    Lifecycle.of(runtime).announce_pause(name, reason, None, "operator", datetime.now(UTC))
 
 
 def _time(epoch: float | None) -> datetime | None:

@@ -22,7 +22,6 @@ from typing import Any
 from scheduler.idempotency import message_key
 from worker.errors import (
     InvalidMessageError,
-    OutreachError,
     Problem,
     UnknownAccountError,
     UnknownSenderError,
@@ -242,7 +241,7 @@ class Enqueuer:
         for message, future in pending:
             try:
                 rows.append(_row(self.runtime, message, now))
-            except OutreachError as exc:
+            except Exception as exc:  # the caller's, whatever it is: this thread serves all
                 future.set_exception(exc)
             else:
                 waiting.append(future)

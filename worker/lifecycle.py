@@ -134,6 +134,15 @@ class Lifecycle:
         if not finished and paused_until is not None:  # a late answer's pause counts too
             self.due_index.pause(delivery.account, paused_until, decision.pause_reason)
 
+    def announce_pause(
+        self, account: str, reason: str, until: datetime | None, cause: str, at: datetime
+    ) -> None:
+        """`account.paused` for a pause made outside a settle (a read refused, an operator):
+        the pause lives in Redis alone, so its event is written on its own."""
+        rows = self._announce(lambda: [paused_event(account, reason, until, cause, at)])
+        if rows and self.outbox is not None:
+            self._index_events(self.outbox.write(rows), at)
+
     def _announce(self, events: Callable[[], Sequence[Event | None]]) -> list[OutboxRow]:
         """The outbox rows for `events()`, built only when some endpoint listens."""
         return [] if self.outbox is None else self.outbox.rows(events)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from worker.accounts import Account
+from worker.lifecycle import Lifecycle
 from worker.logs import get_logger
 from worker.metrics import READS
 from worker.models import Attempt, Campaign, Delivery, ReplyHow, Status
@@ -182,6 +183,9 @@ def pause_for_read(runtime: Runtime, account: str, read: ReadFailed, now: dateti
         until = max((read.retry_at or now).timestamp(), now.timestamp() + pause_s)
     runtime.due_index.pause(account, until, f"read: {read.reason}")
     log.warning("account_paused", account=account, reason=read.reason, by="read")
+    moment = None if until is None else datetime.fromtimestamp(until, UTC)
+    cause = "rate_limited" if read.pause == "rate_limit" else "account_refused"
+    Lifecycle.of(runtime).announce_pause(account, f"read: {read.reason}", moment, cause, now)
 
 
 def _outcome_name(verdict: object) -> str:

@@ -134,7 +134,14 @@ class Settings(BaseSettings):
     )
     api_port: int = Field(default=8080, ge=0, le=65535, description="`outreach api`'s port.")
     api_max_body_bytes: int = Field(
-        default=1 << 20, gt=0, description="Largest JSON request body the API accepts."
+        default=32 << 20,
+        gt=0,
+        description="Largest JSON request body the API accepts (a base64 media file included).",
+    )
+    api_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-Proto and -For `outreach api` trusts (comma-"
+        "separated, or *): behind TLS it then knows requests came over https.",
     )
     api_max_upload_bytes: int = Field(
         default=100 << 20, gt=0, description="Largest campaign upload (spec, leads and files)."

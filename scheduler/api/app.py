@@ -59,6 +59,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.api_keys = KeyCache(ApiKeys(runtime.engine, runtime.redis))
     problems.install(app)
+    app.add_middleware(problems.Unexpected)
     app.add_middleware(
         BodyLimit,
         limit_for=lambda path: (

@@ -26,9 +26,10 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-async def caller(request: Request) -> Caller:
-    """The caller behind the request's key, or a 401 problem. (Async: a check is a Redis
-    GET against cached keys, cheaper than a hop to a worker thread.)"""
+def caller(request: Request) -> Caller:
+    """The caller behind the request's key, or a 401 problem. (A plain function, run on a
+    worker thread: a check reads Redis, and the event loop must not wait on it should Redis
+    be slow or away.)"""
     keys: KeyCache = request.app.state.api_keys
     key = presented_key(request)
     if key is None:
@@ -47,7 +48,7 @@ async def caller(request: Request) -> Caller:
     return found
 
 
-async def writer(found: Annotated[Caller, Depends(caller)]) -> Caller:
+def writer(found: Annotated[Caller, Depends(caller)]) -> Caller:
     """The caller, who must hold a key that may change things, or a 403 problem."""
     if found.read_only:
         raise ProblemError(

@@ -68,15 +68,48 @@ START_FORM = {
 }
 
 
-def _flag(form: Any, name: str) -> bool:
-    value = form.get(name)
-    text = "" if value is None else str(value).strip().lower()
-    if text in _TRUE or text in _FALSE:
+class _Form:
+    """The upload's parts, read with every problem noted, then refused once with all of
+    them."""
+
+    def __init__(self, form: Any):
+        self.form = form
+        self.errors: list[dict[str, str]] = []
+
+    def flag(self, name: str) -> bool:
+        value = self.form.get(name)
+        text = "" if value is None else str(value).strip().lower()
+        if text not in _TRUE | _FALSE:
+            self.errors.append({"field": name, "message": "must be true or false"})
         return text in _TRUE
-    raise ProblemError(
-        422, "invalid-request", "Invalid request", f"{name}: write true or false",
-        errors=[{"field": name, "message": "must be true or false"}],
-    )  # fmt: skip
+
+    def part(self, name: str) -> UploadFile | None:
+        part = self.form.get(name)
+        if isinstance(part, UploadFile):
+            return part
+        self.errors.append({"field": name, "message": "required: a file part"})
+        return None
+
+    def files(self, taken: set[str]) -> list[tuple[str, UploadFile]]:
+        named = []
+        for extra in self.form.getlist("files"):
+            if not isinstance(extra, UploadFile):
+                self.errors.append({"field": "files", "message": "each must be a file part"})
+                continue
+            name = _safe_name(extra, "file")
+            if name in taken:
+                message = f"{name!r} is the name of another part (spec, leads or files)"
+                self.errors.append({"field": "files", "message": message})
+            taken.add(name)
+            named.append((name, extra))
+        return named
+
+    def check(self) -> None:
+        if self.errors:
+            detail = "; ".join(f"{e['field']}: {e['message']}" for e in self.errors)
+            raise ProblemError(
+                422, "invalid-request", "Invalid request", detail, errors=self.errors
+            )
 
 
 def _safe_name(upload: UploadFile, default: str) -> str:
@@ -90,17 +123,6 @@ async def _save(upload: UploadFile, folder: Path, name: str) -> Path:
         while chunk := await upload.read(CHUNK):
             out.write(chunk)
     return path
-
-
-def _part(form: Any, name: str) -> UploadFile:
-    part = form.get(name)
-    if not isinstance(part, UploadFile):
-        raise ProblemError(
-            422, "invalid-request", "Invalid request",
-            f"{name}: attach it as a file part of a multipart/form-data body",
-            errors=[{"field": name, "message": "required: a file part"}],
-        )  # fmt: skip
-    return part
 
 
 def _spec_name(spec: UploadFile) -> str:
@@ -129,15 +151,21 @@ async def start(request: Request, caller: Writer) -> dict[str, Any]:
     and each refused row is listed with its line and reason."""
     runtime: Runtime = request.app.state.runtime
     async with request.form(max_files=100, max_fields=20) as form:
-        dry_run, skip_invalid = _flag(form, "dry_run"), _flag(form, "skip_invalid")
-        spec, leads = _part(form, "spec"), _part(form, "leads")
+        parts = _Form(form)
+        dry_run, skip_invalid = parts.flag("dry_run"), parts.flag("skip_invalid")
+        spec, leads = parts.part("spec"), parts.part("leads")
+        names = {
+            _spec_name(spec) if spec else "", _safe_name(leads, "leads.csv") if leads else "",
+        }  # fmt: skip
+        files = parts.files(set(names))
+        parts.check()
+        assert spec is not None and leads is not None
         folder = Path(tempfile.mkdtemp(prefix="outreach-api-"))
         try:
             spec_path = await _save(spec, folder, _spec_name(spec))
             leads_path = await _save(leads, folder, _safe_name(leads, "leads.csv"))
-            for extra in form.getlist("files"):
-                if isinstance(extra, UploadFile):
-                    await _save(extra, folder, _safe_name(extra, "file"))
+            for name, extra in files:
+                await _save(extra, folder, name)
             rejects = folder / "rejects.csv"
             try:
                 plan = await asyncio.to_thread(

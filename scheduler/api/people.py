@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.api.auth import Reader, Writer
-from scheduler.operations import account_summaries, reply_view
+from scheduler.operations import account_state, account_summaries, reply_view
 from scheduler.steering import mark_replied, opt_out
 from worker.runtime import Runtime
 
@@ -80,10 +80,17 @@ async def replies(
 
 @router.get("/accounts")
 async def accounts(request: Request, caller: Reader) -> list[dict[str, Any]]:
-    """Each sender account: queued and in-progress sends, sent today, the next send, and any
-    pause with its reason (null `paused_until` with `paused_forever`: until resumed)."""
+    """Each sender account: its `state` in a word (`paused`, `sending`, `paced` until the
+    next send, `waiting`, `idle`) with `state_detail`; queued and in-progress sends, sent
+    today, the next send, and any pause with its reason (null `paused_until` with
+    `paused_forever`: until resumed)."""
     summaries = await asyncio.to_thread(account_summaries, request.app.state.runtime)
-    return [
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(s).items()}
-        for s in summaries
-    ]
+    now = datetime.now(UTC)
+    lines = []
+    for summary in summaries:
+        state, detail = account_state(summary, now)
+        view = {
+            k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(summary).items()
+        }
+        lines.append({**view, "state": state, "state_detail": detail})
+    return lines

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker.errors import (
     CampaignFileError,
@@ -20,7 +20,10 @@ from worker.errors import (
     NotFoundError,
     OutreachError,
 )
+from worker.logs import get_logger
 from worker.redaction import redact
+
+log = get_logger("outreach.api")
 
 MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://outreach.dev/problems/"  # `type` URIs; each names a kind of problem
@@ -98,6 +101,41 @@ def _csv_error(line: str) -> dict[str, Any]:
     """A leads file's problem, with its line number as a field of its own when it has one."""
     found = _CSV_LINE.search(line)
     return {"field": "leads", "message": line, **({"line": int(found[1])} if found else {})}
+
+
+class Unexpected:
+    """ASGI middleware: a failure no handler expected (a bug, the database away) is logged
+    with its traceback (redacted, as every log line) and answered as a 500 problem document
+    that tells the caller only what to do; the connection and the server carry on."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            log.exception("api_request_failed", path=scope["path"], reason=type(exc).__name__)
+            if started:
+                raise  # half an answer is out: only closing the connection tells the caller
+            body = problem_body(
+                500, "internal-error", "Internal error",
+                f"the request failed ({type(exc).__name__}); repeat it (with the same"
+                " Idempotency-Key, for a message) once the service is healthy again",
+                scope,
+            )  # fmt: skip
+            response = JSONResponse(body, status_code=500, media_type=MEDIA_TYPE)
+            await response(scope, receive, send)
 
 
 def install(app: FastAPI) -> None:

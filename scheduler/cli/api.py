@@ -40,6 +40,8 @@ def api(
         host=host or settings.api_host,
         port=settings.api_port if port is None else port,
         log_config=None,  # our logging, already configured: nothing uvicorn prints skips redaction
+        proxy_headers=True,
+        forwarded_allow_ips=settings.api_forwarded_allow_ips,
         access_log=False,
         server_header=False,
     )

@@ -239,9 +239,9 @@ def _free_port() -> int:
 def _show_page(console: Console, runtime: Runtime, port: int) -> None:
     """A key for this demo's database, and where the page is: shown once, as `api-keys
     create` shows keys."""
-    key = ApiKeys(runtime.engine, runtime.redis).create("demo").key
+    key = ApiKeys(runtime.engine, runtime.redis).create("demo", read_only=True).key
     console.print(
-        f"[bold]Live page[/bold]: http://127.0.0.1:{port}/  (log in with the key {key};"
+        f"[bold]Live page[/bold]: http://127.0.0.1:{port}/  (log in with the read-only key {key};"
         f" the API is at http://127.0.0.1:{port}/docs)\n",
         highlight=False,
     )

@@ -33,9 +33,10 @@ class RunningApi:
     server: uvicorn.Server
     thread: threading.Thread
 
-    def client(self, key: str | None = None, **kwargs: object) -> httpx.Client:
-        headers = {} if key is None else {"Authorization": f"Bearer {key}"}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
+    def client(self, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
+        """A client for the API, with `key` as its bearer token (or these `headers`)."""
+        given = {} if key is None else {"Authorization": f"Bearer {key}"}
+        return httpx.Client(base_url=self.url, headers={**given, **(headers or {})}, timeout=30)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
+import httpx
+
 from scheduler.steering import campaign_report
 from tests.api.server import ACCOUNTS, RunningApi, serve
 from worker.runtime import Runtime
@@ -118,16 +120,60 @@ def test_a_bad_spec_names_its_fields(api: RunningApi) -> None:
     assert {"name", "accounts", "steps"} <= fields
 
 
-def test_missing_parts_and_bad_flags_are_named(api: RunningApi) -> None:
+def test_every_missing_part_and_bad_flag_is_named_at_once(api: RunningApi) -> None:
     with api.client(api.key) as client:
-        no_leads = client.post("/v1/campaigns", files={"spec": _toml("x")})
-        bad_flag = client.post(
-            "/v1/campaigns",
-            files={"spec": _toml("x"), "leads": ("l.csv", LEADS.encode())},
-            data={"dry_run": "maybe"},
+        nothing = client.post(
+            "/v1/campaigns", files={"other": ("x", b"x")}, data={"dry_run": "maybe"}
         )
-    assert no_leads.status_code == 422 and no_leads.json()["errors"][0]["field"] == "leads"
-    assert bad_flag.status_code == 422 and bad_flag.json()["errors"][0]["field"] == "dry_run"
+        clash = client.post(
+            "/v1/campaigns",
+            files=[
+                ("spec", _toml("x")),
+                ("leads", ("leads.csv", LEADS.encode())),
+                ("files", ("leads.csv", b"not the leads")),
+            ],
+        )
+    assert nothing.status_code == 422
+    assert [e["field"] for e in nothing.json()["errors"]] == ["dry_run", "spec", "leads"]
+    assert clash.status_code == 422 and clash.json()["errors"][0]["field"] == "files"
+    assert api.runtime.campaigns.get("x") is None
+
+
+def test_a_media_file_comes_with_the_upload_and_nothing_else_is_read(api: RunningApi) -> None:
+    spec = SPEC_TOML.format(name="deck") + 'media_file = "deck.pdf"\n'
+    outside = SPEC_TOML.format(name="peek") + 'media_file = "/etc/hostname"\n'
+    with api.client(api.key) as client:
+        attached = client.post(
+            "/v1/campaigns",
+            files=[
+                ("spec", ("deck.toml", spec.replace('"dan"', "").encode())),
+                ("leads", ("leads.csv", LEADS.encode())),
+                ("files", ("deck.pdf", b"%PDF-1.4 a deck")),
+            ],
+        )
+        refused = client.post(
+            "/v1/campaigns",
+            files=[
+                ("spec", ("peek.toml", outside.replace('"dan"', "").encode())),
+                ("leads", ("leads.csv", LEADS.encode())),
+            ],
+        )
+    assert attached.status_code == 201, attached.text
+    stored = [d for d in api.runtime.store.find(campaign="deck") if d.step == 1]
+    assert stored and all(d.media_ref for d in stored)
+    assert refused.status_code == 422
+    assert "outside the campaign file's folder" in refused.json()["errors"][0]["message"]
+    assert api.runtime.campaigns.get("peek") is None
+
+
+def test_a_read_only_key_cannot_start_a_campaign(api: RunningApi) -> None:
+    with api.client(api.read_only_key) as client:
+        refused = client.post(
+            "/v1/campaigns",
+            files={"spec": _toml("spring"), "leads": ("leads.csv", LEADS.encode())},
+        )
+    assert refused.status_code == 403
+    assert api.runtime.campaigns.get("spring") is None
 
 
 def test_an_upload_over_its_limit_is_refused(make_runtime: Callable[..., Runtime]) -> None:
@@ -136,10 +182,22 @@ def test_an_upload_over_its_limit_is_refused(make_runtime: Callable[..., Runtime
         big_leads = LEADS + "".join(
             f"https://www.linkedin.com/in/more-{i},M{i},Co\n" for i in range(500)
         )
-        answer = _start(api, _toml("spring"), big_leads)
+        declared = _start(api, _toml("spring"), big_leads)
+        # The same upload without a Content-Length: cut off as it streams past the limit.
+        body = httpx.Request(
+            "POST", "/", files={"spec": _toml("spring"), "leads": ("l.csv", big_leads.encode())}
+        )
+        content = body.read()
+        with api.client(api.key) as client:
+            streamed = client.post(
+                "/v1/campaigns",
+                content=(content[i : i + 1024] for i in range(0, len(content), 1024)),
+                headers={"content-type": body.headers["content-type"]},
+            )
     finally:
         api.stop()
-    assert answer.status_code == 413
+    assert declared.status_code == streamed.status_code == 413
+    assert streamed.headers["content-type"] == "application/problem+json"
     assert api.runtime.campaigns.get("spring") is None
 
 

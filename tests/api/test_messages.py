@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 
+from scheduler import producer
 from scheduler.api.api_keys import ApiKeys
+from scheduler.producer import Message
 from tests.api.server import RunningApi
 from tests.fakes import SECRETS
+from worker.runtime import Runtime
 
 JANE = "https://www.linkedin.com/in/jane-doe"
 MESSAGE = {"account": "ann", "to": JANE, "text": "Hi Jane"}
@@ -129,8 +134,9 @@ def test_no_key_a_bad_key_or_a_revoked_key_is_401_with_nothing_changed(api: Runn
     keys = ApiKeys(api.runtime.engine, api.runtime.redis)
     revoked = keys.create("old").key
     keys.revoke("old")
-    for key in (None, "oak_not-a-real-key", revoked, "Basic abc"):
-        with api.client(key) as client:
+    basic = {"Authorization": f"Basic {api.key}"}  # a good key, but not as a bearer token
+    for key, headers in ((None, {}), ("oak_not-a-real-key", {}), (revoked, {}), (None, basic)):
+        with api.client(key, headers=headers) as client:
             answer = client.post("/v1/messages", json=MESSAGE)
             listing = client.get("/v1/deliveries")
         assert answer.status_code == listing.status_code == 401, key
@@ -215,6 +221,28 @@ def test_200_concurrent_posts_with_50_repeated_keys_make_150_deliveries(
     assert all(len(ids) == 1 for ids in by_key.values())  # a repeat got its first's delivery
     assert _count(api) == 150
     assert api.runtime.due_index.state("ann").queued == 150
+
+
+def test_a_failure_inside_is_a_problem_document_and_the_api_goes_on(
+    api: RunningApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_row = producer._row
+
+    def broken_row(runtime: Runtime, message: Message, created_at: datetime) -> dict[str, Any]:
+        if message.text == "boom":
+            raise RuntimeError("a bug")
+        return real_row(runtime, message, created_at)
+
+    monkeypatch.setattr(producer, "_row", broken_row)
+    with api.client(api.key) as client:
+        failed = client.post("/v1/messages", json={**MESSAGE, "text": "boom"})
+        after = client.post("/v1/messages", json=MESSAGE)
+
+    assert failed.status_code == 500
+    assert failed.headers["content-type"] == PROBLEM
+    assert failed.json()["type"].endswith("/internal-error") and "a bug" not in failed.text
+    assert after.status_code == 201  # the batching thread survived the bug
+    assert _count(api) == 1
 
 
 def test_openapi_and_interactive_docs_are_served(api: RunningApi) -> None:

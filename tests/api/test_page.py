@@ -20,9 +20,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from scheduler.api.api_keys import ApiKeys
 from scheduler.api.auth import COOKIE
 from scheduler.api.page import charts, queries
-from scheduler.api.page.snapshot import account_state
 from scheduler.campaigns import start_campaign
-from scheduler.operations import AccountSummary
+from scheduler.operations import AccountSummary, account_state
 from scheduler.steering import campaign_report
 from tests.api.page_stack import ANSWER, CAMPAIGN, page_stack
 from tests.api.server import RunningApi

@@ -42,4 +42,13 @@ def test_accounts_show_state_pause_and_counts(api: RunningApi) -> None:
     assert accounts["eve"]["paused_forever"] is True
     assert accounts["eve"]["pause_reason"] == "checking the account"
     assert accounts["ann"]["paused_until"] is None and accounts["ann"]["sent_today"] == 0
-    assert "api_key" not in str(accounts)
+    assert accounts["eve"]["state"] == "paused" and accounts["ann"]["state"] == "idle"
+    assert "checking the account" in accounts["eve"]["state_detail"]
+
+
+def test_a_read_only_key_cannot_mark_replies(api: RunningApi) -> None:
+    with api.client(api.read_only_key) as client:
+        refused = client.post("/v1/recipients/replied", json={"recipients": [JANE]})
+    assert refused.status_code == 403
+    assert api.runtime.recipients.flags([JANE]) == {}
+    assert api.runtime.recipients.replies() == []

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.api.page import charts, queries
-from scheduler.operations import AccountSummary, account_summaries
+from scheduler.operations import AccountSummary, account_state, account_summaries
 from scheduler.steering import CampaignReport, campaign_lines, campaign_report
 from worker.limits import day_start
 from worker.models import CampaignStatus, Delivery, ReplyRecord, Status
@@ -116,21 +116,6 @@ def funnel_of(report: CampaignReport) -> charts.Funnel:
     """Sent → replied: each step's sends, then the recipients who replied."""
     stages = [(f"step {line.step} sent", line.sent) for line in report.replies]
     return charts.funnel([*stages, ("replied", report.replied)])
-
-
-def account_state(summary: AccountSummary, now: datetime) -> tuple[str, str]:
-    """The account's state in a word, and its detail."""
-    if summary.paused_forever:
-        return "paused", f"until resumed: {summary.pause_reason or 'no reason given'}"
-    if summary.paused_until is not None:
-        return "paused", f"until {summary.paused_until:%H:%M:%S} UTC: {summary.pause_reason}"
-    if summary.in_progress:
-        return "sending", f"{summary.in_progress} in flight"
-    if summary.next_send_at is not None and summary.next_send_at > now:
-        return "paced", f"next send {summary.next_send_at:%H:%M:%S} UTC"
-    if summary.queued:
-        return "waiting", f"{summary.queued} queued (due, or held by a window or cap)"
-    return "idle", "nothing queued"
 
 
 def needs_resume(summary: AccountSummary) -> bool:

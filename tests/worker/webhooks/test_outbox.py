@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from scheduler.operations import pause_account
 from scheduler.producer import enqueue_message
 from tests.fakes import FIXED_NOW
 from worker import keys
@@ -18,7 +19,9 @@ from worker.dev.sandbox.server import Sandbox
 from worker.lifecycle import Lifecycle
 from worker.models import ReplyHow, Status
 from worker.policy import Decision
+from worker.providers.reads import ReadFailed
 from worker.recipient_store import NewReply
+from worker.reply_check import pause_for_read
 from worker.runtime import Runtime
 from worker.sending import SendService
 from worker.webhooks import store as webhook_store
@@ -111,6 +114,27 @@ def test_a_refused_account_is_announced_as_paused_until_resumed(
         "until": None,
         "cause": "account_refused",
     }
+
+
+def test_pauses_made_by_a_read_or_an_operator_are_announced(runtime: Runtime) -> None:
+    _add(runtime, ["account.paused"])
+    limited = ReadFailed("too many requests", 429, pause="rate_limit", retry_at=FIXED_NOW)
+
+    pause_for_read(runtime, "ann", limited, FIXED_NOW)
+    pause_account(runtime, "ann", "holiday")
+
+    bodies = [json.loads(event.payload)["data"] for event in runtime.webhooks.all_events()]
+    pause_s = runtime.policy.rate_limit_pause_s
+    assert bodies == [
+        {
+            "account": "ann",
+            "reason": "read: too many requests",
+            "until": (FIXED_NOW + timedelta(seconds=pause_s)).isoformat(),
+            "cause": "rate_limited",
+        },
+        {"account": "ann", "reason": "holiday", "until": None, "cause": "operator"},
+    ]
+    assert runtime.redis.zcard(keys.WEBHOOKS) == 2
 
 
 def test_a_settle_whose_move_does_not_happen_writes_no_event(runtime: Runtime) -> None:
