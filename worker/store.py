@@ -194,6 +194,33 @@ _RECORD = sa.insert(_ATTEMPTS).values(
 )
 
 
+def _move(
+    delivery_id: int,
+    from_statuses: Sequence[Status],
+    changes: Mapping[str, Any],
+    attempt: Attempt | None,
+    together: bool,
+) -> tuple[Any, dict[str, Any]]:
+    """The statement that moves a delivery (and, `together`, records `attempt` in it), with
+    its parameters: the attempt's too, when there is one."""
+    names = tuple(sorted(changes))
+    parameters = {f"p_{name}": changes[name] for name in names} | {"p_id": delivery_id}
+    if attempt is not None:
+        parameters |= {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
+    return _move_statement(names, tuple(from_statuses), together), parameters
+
+
+def _moved_recording(
+    connection: Connection, statement: Any, parameters: dict[str, Any], *, record: bool
+) -> bool:
+    """Move; with `record`, record the attempt in `parameters` whether or not the delivery
+    moved (the call was made). Whether it moved."""
+    moved = bool(connection.execute(statement, parameters).rowcount == 1)
+    if record:
+        connection.execute(_RECORD, parameters)
+    return moved
+
+
 @functools.lru_cache(maxsize=512)
 def _move_statement(
     names: tuple[str, ...], from_statuses: tuple[Status, ...], together: bool
@@ -358,12 +385,8 @@ class DeliveryStore:
         """Apply `changes` only if the delivery is in one of `from_statuses`; True if it was.
         `attempt`, the provider call that led here, is recorded in the same transaction
         whether or not the delivery moved: the call was made."""
-        names = tuple(sorted(changes))
-        parameters = {f"p_{name}": changes[name] for name in names} | {"p_id": delivery_id}
-        if attempt is not None:
-            parameters |= {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
         together = attempt is not None and self.engine.dialect.name == "postgresql"
-        statement = _move_statement(names, tuple(from_statuses), together)
+        statement, parameters = _move(delivery_id, from_statuses, changes, attempt, together)
         if together:
             with self._autocommit() as connection:
                 return int(connection.execute(statement, parameters).scalar_one()) == 1
@@ -371,9 +394,7 @@ class DeliveryStore:
             with self._autocommit() as connection:
                 return connection.execute(statement, parameters).rowcount == 1
         with self.engine.begin() as connection:
-            moved = connection.execute(statement, parameters).rowcount == 1
-            connection.execute(_RECORD, parameters)
-            return moved
+            return _moved_recording(connection, statement, parameters, record=True)
 
     def move_announcing(
         self,
@@ -389,15 +410,9 @@ class DeliveryStore:
         it did not move. With no events this is `move`, and costs what it does."""
         if not outbox:
             return [] if self.move(delivery_id, from_statuses, changes, attempt=attempt) else None
-        names = tuple(sorted(changes))
-        parameters = {f"p_{name}": changes[name] for name in names} | {"p_id": delivery_id}
-        statement = _move_statement(names, tuple(from_statuses), together=False)
+        statement, parameters = _move(delivery_id, from_statuses, changes, attempt, False)
         with self.engine.begin() as connection:
-            moved = connection.execute(statement, parameters).rowcount == 1
-            if attempt is not None:
-                connection.execute(
-                    _RECORD, {f"a_{name}": getattr(attempt, name) for name in _ATTEMPT_COLUMNS}
-                )
+            moved = _moved_recording(connection, statement, parameters, record=attempt is not None)
             return write_outbox(connection, outbox) if moved else None
 
     def claim(
