@@ -75,7 +75,9 @@ def test_every_event_arrives_signed_despite_refusals_and_killed_workers(
     # Every event written was taken, under its own webhook-id, after two refusals.
     assert {e.message_id for e in events} == set(receiver.taken)
     assert all(receiver.attempts[e.message_id] >= 3 for e in events)
-    assert all(e.attempts >= 3 for e in events)
+    # Every attempt recorded was made. A worker killed between the receiver's answer and its
+    # record leaves an attempt made but not recorded, never the other way round.
+    assert all(1 <= e.attempts <= receiver.attempts[e.message_id] for e in events)
     # Every delivery's end was told, with its final status.
     told = {(b["data"]["id"], b["type"]) for b in receiver.bodies.values()}
     for row in rows:
