@@ -13,7 +13,7 @@ from scheduler.api.api_keys import Caller, KeyCache
 from scheduler.api.problems import ProblemError
 
 COOKIE = "outreach_key"
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="outreach"'}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="outreach"'}
 
 
 def presented_key(request: Request) -> str | None:
@@ -26,6 +26,13 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
+def known_caller(request: Request) -> Caller | None:
+    """The caller behind the request's key; None without one, or for one unknown or revoked."""
+    keys: KeyCache = request.app.state.api_keys
+    key = presented_key(request)
+    return None if key is None else keys.caller(key)
+
+
 def caller(request: Request) -> Caller:
     """The caller behind the request's key, or a 401 problem. (A plain function, run on a
     worker thread: a check reads Redis, and the event loop must not wait on it should Redis
@@ -36,14 +43,14 @@ def caller(request: Request) -> Caller:
         raise ProblemError(
             401, "unauthorized", "An API key is needed",
             "send `Authorization: Bearer KEY`; create a key with `outreach api-keys create NAME`",
-            headers=_CHALLENGE,
+            headers=CHALLENGE,
         )  # fmt: skip
     found = keys.caller(key)
     if found is None:
         raise ProblemError(
             401, "unauthorized", "The API key is not valid",
             "this key is unknown or was revoked; create one with `outreach api-keys create NAME`",
-            headers=_CHALLENGE,
+            headers=CHALLENGE,
         )  # fmt: skip
     return found
 

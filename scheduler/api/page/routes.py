@@ -12,8 +12,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from scheduler.api.api_keys import ApiKeys, Caller
-from scheduler.api.auth import COOKIE, presented_key
+from scheduler.api.api_keys import KeyCache
+from scheduler.api.auth import CHALLENGE, COOKIE, known_caller
 from scheduler.api.page import charts, snapshot
 from scheduler.api.problems import ProblemError
 
@@ -33,7 +33,6 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",  # the page holds people's names and replies
 }
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="outreach"'}
 
 templates = Jinja2Templates(
     env=jinja2.Environment(
@@ -62,12 +61,6 @@ templates.env.filters["when"] = _when
 templates.env.globals["geometry"] = charts
 
 
-def _caller(request: Request) -> Caller | None:
-    key = presented_key(request)
-    keys: ApiKeys = request.app.state.api_keys
-    return None if key is None else keys.caller(key)
-
-
 def _render(
     request: Request, name: str, context: dict[str, Any], status_code: int = 200, **headers: str
 ) -> HTMLResponse:
@@ -78,7 +71,7 @@ def _render(
 
 @router.get("/login", name="login")
 def login_form(request: Request) -> Response:
-    if _caller(request) is not None:
+    if known_caller(request) is not None:
         return RedirectResponse("./", status_code=303)
     return _render(request, "login.html", {"error": None})
 
@@ -86,13 +79,13 @@ def login_form(request: Request) -> Response:
 @router.post("/login")
 def login(request: Request, key: Annotated[str, Form()] = "") -> Response:
     """Check the key, then keep it in the cookie the page's reads present."""
-    keys: ApiKeys = request.app.state.api_keys
+    keys: KeyCache = request.app.state.api_keys
     key = key.strip()
     if not key or keys.caller(key) is None:
         error = (
             "That key is unknown or was revoked. Create one with `outreach api-keys create NAME`."
         )
-        return _render(request, "login.html", {"error": error}, 401, **_CHALLENGE)
+        return _render(request, "login.html", {"error": error}, 401, **CHALLENGE)
     response = RedirectResponse("./", status_code=303)
     response.set_cookie(
         COOKIE,
@@ -117,7 +110,7 @@ def logout(request: Request) -> Response:
 @router.get("/")
 def page(request: Request, refresh: Annotated[int, Query(ge=1, le=3600)] = REFRESH_S) -> Response:
     """The whole page; without a valid key, the sign-in form."""
-    caller = _caller(request)
+    caller = known_caller(request)
     if caller is None:
         return RedirectResponse("login", status_code=303)
     now = snapshot.take(request.app.state.runtime)
@@ -128,11 +121,11 @@ def page(request: Request, refresh: Annotated[int, Query(ge=1, le=3600)] = REFRE
 @router.get("/live")
 def live(request: Request) -> Response:
     """The page's changing part, fetched by its script every few seconds."""
-    if _caller(request) is None:
+    if known_caller(request) is None:
         raise ProblemError(
             401, "unauthorized", "Sign in again",
             "the key is missing, unknown or was revoked: sign in at /login",
-            headers=_CHALLENGE,
+            headers=CHALLENGE,
         )  # fmt: skip
     now = snapshot.take(request.app.state.runtime)
     return _render(request, "live.html", {"snapshot": now})
