@@ -22,7 +22,9 @@ from worker.models import Delivery, Status
 ACCOUNTS = {"ann": "linkup", "dan": "connectsafely", "eve": "outx"}
 CAMPAIGN = "q4-founders"
 LEADS = 9
-FOLLOW_UP_S = 2
+# The answer is injected once the test sees dan's first send: on a loaded machine (CI runs two
+# test workers) that can take seconds, and it must land before the follow-up's reply check.
+FOLLOW_UP_S = 6
 ANSWER = "Yes, let's talk next week <script>alert('pwned')</script>"
 
 
