@@ -4,8 +4,9 @@ change here takes effect at the next release, whatever Redis still holds."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -186,6 +187,12 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
         _rate(replied_in_all, contacted),
         variants,
     )
+
+
+def campaign_report_json(runtime: Runtime, name: str) -> dict[str, Any]:
+    """`campaign_report` as `outreach campaign status --json` prints it and the API answers."""
+    report = asdict(campaign_report(runtime, name))
+    return json.loads(json.dumps(report, default=str))  # type: ignore[no-any-return]
 
 
 def mark_replied(runtime: Runtime, recipients: Iterable[str], campaign: str | None = None) -> int:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -22,7 +20,7 @@ from scheduler.api.problems import ProblemError
 from scheduler.campaigns import plan_view, start_campaign
 from scheduler.steering import (
     campaign_lines,
-    campaign_report,
+    campaign_report_json,
     cancel_campaign,
     pause_campaign,
     resume_campaign,
@@ -184,12 +182,6 @@ async def start(request: Request, caller: Writer) -> dict[str, Any]:
     return view
 
 
-def _report(runtime: Runtime, name: str) -> dict[str, Any]:
-    report = campaign_report(runtime, name)
-    # Exactly what `outreach campaign status --json` prints.
-    return json.loads(json.dumps(asdict(report), default=str))  # type: ignore[no-any-return]
-
-
 @router.get("/campaigns")
 async def list_campaigns(request: Request, caller: Reader) -> list[dict[str, Any]]:
     """Every campaign with its progress (as `outreach campaigns --json`)."""
@@ -201,7 +193,7 @@ async def list_campaigns(request: Request, caller: Reader) -> list[dict[str, Any
 async def get_campaign(name: str, request: Request, caller: Reader) -> dict[str, Any]:
     """Counts per step and status, replies, accounts and the expected finish (the report of
     `outreach campaign status --json`)."""
-    return await asyncio.to_thread(_report, request.app.state.runtime, name)
+    return await asyncio.to_thread(campaign_report_json, request.app.state.runtime, name)
 
 
 @router.post("/campaigns/{name}/pause")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from scheduler.campaigns import Plan, add_leads, plan_view, start_campaign
 from scheduler.steering import (
     campaign_lines,
     campaign_report,
+    campaign_report_json,
     cancel_campaign,
     pause_campaign,
     resume_campaign,
@@ -170,10 +170,11 @@ def status(
     name: str, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False
 ) -> None:
     """Counts per step and status, sends per account today, pauses, and the expected finish."""
-    report = campaign_report(get_runtime(), name)
+    runtime = get_runtime()
     if as_json:
-        typer.echo(json.dumps(asdict(report), default=str))
+        typer.echo(json.dumps(campaign_report_json(runtime, name)))
         return
+    report = campaign_report(runtime, name)
     estimate = f"{report.finish_estimate:%Y-%m-%d %H:%M} UTC" if report.finish_estimate else "-"
     typer.echo(f"campaign {report.name}: {report.status}; expected to finish {estimate}")
     table = Table("step", "status", "count")
