@@ -9,8 +9,8 @@ one), in fresh processes so each peak memory is its own:
 - `outreach campaign start` (check, assign, render, write, index in Redis);
 - the bare baseline: read the same CSV with the csv module, render the same three texts,
   hash the same idempotency keys, and write the rows in one transaction into an empty table of
-  the same schema and indexes: `sqlite3` `executemany` on SQLite, psycopg `COPY` on
-  PostgreSQL. The ratio is campaign start over the baseline.
+  the same schema and indexes: `sqlite3` `executemany` on SQLite, psycopg `COPY` in the
+  binary format (the fastest it has) on PostgreSQL. The ratio is campaign start over the baseline.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import psycopg
 from tests.bench.services import bench_redis
 from tests.databases import migrate
 from tests.fakes import account_secrets, accounts_toml
-from worker.bulk_deliveries import COLUMNS
+from worker.bulk_deliveries import COLUMN_TYPES, COLUMNS
 from worker.runtime import Runtime
 from worker.settings import Settings
 
@@ -121,14 +121,13 @@ def bare(database_url: str, leads: Path) -> float:
         connection.close()
     else:
         rows = bare_rows(leads, datetime.now(UTC).replace(tzinfo=None))
-        statement = f"COPY deliveries ({names}) FROM STDIN"
-        with (
-            psycopg.connect(database_url) as connection,
-            connection.cursor() as cursor,
-            cursor.copy(statement) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
+        statement = f"COPY deliveries ({names}) FROM STDIN (FORMAT BINARY)"
+        with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
+            types = dict(cursor.execute(COLUMN_TYPES).fetchall())
+            with cursor.copy(statement) as copy:
+                copy.set_types([types[name] for name in COLUMNS])
+                for row in rows:
+                    copy.write_row(row)
     return time.perf_counter() - started
 
 
@@ -184,7 +183,7 @@ def main() -> None:
                 dry = measure("dry", work, url, redis_url)
                 start = measure("start", work, url, redis_url)
                 base = measure("bare", work, url, redis_url)
-                bulk = "COPY" if name == "postgresql" else "executemany"
+                bulk = "binary COPY" if name == "postgresql" else "executemany"
                 print(
                     f"  {name}: campaign start {start['seconds']:.1f} s"
                     f" ({start['sends'] / start['seconds']:,.0f} rows/s, peak"

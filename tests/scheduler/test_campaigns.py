@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scheduler import campaign_import
-from scheduler.campaigns import start_campaign
+from scheduler.campaigns import add_leads, start_campaign
 from scheduler.steering import (
     campaign_report,
     cancel_campaign,
@@ -408,3 +408,23 @@ def test_an_error_after_rows_were_written_rolls_the_whole_import_back(
     # Redis holds exactly the ids the rows were given.
     indexed = {int(m) for m in runtime.redis.zrange(keys.queue("ann"), 0, -1)}  # type: ignore[arg-type]
     assert indexed == {d.id for d in written}
+
+
+def test_adding_leads_indexes_only_the_rows_it_wrote(runtime: Runtime, tmp_path: Path) -> None:
+    # On PostgreSQL COPY gives the ids and the import reads its queued rows back: those of
+    # its own campaign and moment. The campaign's earlier rows, one of them in flight, stay
+    # as they are: a released delivery queued again would be released twice.
+    campaign, leads = _files(tmp_path, _people(4), accounts='["ann"]', extra="")
+    start_campaign(runtime, campaign, leads, now=MONDAY_10_PARIS)
+    [released] = runtime.due_index.release(MONDAY_10_PARIS.timestamp() + 1, limit=1)
+    more = tmp_path / "more.csv"
+    more.write_text("linkedin_url,first_name,company\n" + "\n".join(_people(3, "more")) + "\n")
+
+    add_leads(runtime, "q4", more, now=MONDAY_10_PARIS + timedelta(minutes=5))
+
+    queued = {int(m) for m in runtime.redis.zrange(keys.queue("ann"), 0, -1)}  # type: ignore[arg-type]
+    rows = runtime.store.find(campaign="q4")
+    first_steps = {d.id for d in rows if d.step == 0}
+    assert len(first_steps) == 7 and released.delivery_id in first_steps
+    assert queued == first_steps - {released.delivery_id}
+    assert runtime.due_index.holds("ann", released.delivery_id)
