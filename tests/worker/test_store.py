@@ -112,3 +112,53 @@ def test_a_profile_urn_is_the_person_a_send_answer_named_by_it(
     as_urn, as_person = f"urn:li:fsd_profile:{member}", f"urn:li:person:{member}"
     stranger = "urn:li:fsd_profile:ACoAAZ9999999999zzzzzzzzzz"
     assert runtime.store.contacted([url, as_urn, as_person, stranger]) == {url, as_urn, as_person}
+
+
+def test_recipient_lookups_go_through_their_index_while_an_import_writes(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # An import's rows are in the table before they are committed, and the planner's
+    # statistics do not count them: a lookup that let it choose scanned them all, once per
+    # batch of leads. Each lookup the store sends is explained as it was sent, mid-import.
+    runtime = make_runtime({"alice": "linkup"})
+    engine = runtime.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no planner statistics to go stale")
+    with engine.connect() as admin:
+        admin.exec_driver_sql("ANALYZE deliveries")
+        admin.commit()
+    sent: list[tuple[str, object]] = []
+
+    def keep(_c: object, _k: object, statement: str, parameters: object, *_: object) -> None:
+        sent.append((statement, parameters))
+
+    recipients = [f"https://www.linkedin.com/in/look-{i}" for i in range(2000)]
+    with engine.connect() as importing:
+        importing.exec_driver_sql(
+            "INSERT INTO deliveries (idempotency_key, campaign, step, account, provider,"
+            " recipient, text, inmail, status, attempts, rate_limits, created_at, due_at,"
+            " updated_at) SELECT md5(i::text), 'big', 0, 'alice', 'linkup',"
+            " 'https://www.linkedin.com/in/big-' || i, 'hi', false, 'QUEUED', 0, 0, now(),"
+            " now(), now() FROM generate_series(1, 60000) i"
+        )
+        sa.event.listen(engine, "before_cursor_execute", keep)
+        try:
+            assert runtime.store.contacted(recipients) == set()
+            assert runtime.store.in_campaign("big", recipients) == set()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", keep)
+        lookups = [i for i, (statement, _) in enumerate(sent) if statement.startswith("SELECT")]
+        assert len(lookups) == 2
+        for before, at in zip([0, *[i + 1 for i in lookups]], lookups, strict=False):
+            with engine.begin() as explaining:  # what the lookup's transaction ran, then it
+                for statement, parameters in sent[before:at]:
+                    explaining.exec_driver_sql(statement, parameters)  # type: ignore[arg-type]
+                statement, parameters = sent[at]
+                plan = "\n".join(
+                    row[0]
+                    for row in explaining.exec_driver_sql(f"EXPLAIN {statement}", parameters)  # type: ignore[arg-type]
+                )
+            assert "ix_deliveries_recipient" in plan, plan
+            assert "Seq Scan" not in plan and "ix_deliveries_status" not in plan, plan
+            assert "ix_deliveries_campaign_step" not in plan, plan
+        importing.rollback()
