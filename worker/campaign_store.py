@@ -14,6 +14,10 @@ from worker.models import Campaign, CampaignStatus, MediaRecord
 from worker.providers.base import MediaFile
 
 ANALYZE_AFTER_ROWS = 10_000
+# PostgreSQL advisory lock that imports take for their transaction: each checks who was
+# already contacted against what is committed, so two at once could both take one person.
+# (SQLite's one write lock already makes the second wait.)
+IMPORT_LOCK = 0x6F75747265616368  # "outreach"
 
 
 class CampaignStore:
@@ -49,8 +53,12 @@ class CampaignStore:
     ) -> Iterator[BulkDeliveries]:
         """One transaction for a whole import: a new `campaign` row and its files (or, when
         `adding_to` one, its row held until the commit), then the delivery rows written
-        through the yielded bulk writer. An exception leaves nothing written."""
+        through the yielded bulk writer. An exception leaves nothing written. Imports take
+        turns (`IMPORT_LOCK`): the second's checks see what the first committed."""
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": IMPORT_LOCK})
             if campaign is not None:
                 connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
                 refs = [record.ref for record in media]

@@ -3,12 +3,15 @@ clock that jumps to each next due time: multi-day sequences run in a second."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from scheduler import campaign_import
 from scheduler.campaigns import add_leads, start_campaign
@@ -428,3 +431,59 @@ def test_adding_leads_indexes_only_the_rows_it_wrote(runtime: Runtime, tmp_path:
     assert len(first_steps) == 7 and released.delivery_id in first_steps
     assert queued == first_steps - {released.delivery_id}
     assert runtime.due_index.holds("ann", released.delivery_id)
+
+
+def test_two_imports_at_once_never_both_take_the_same_person(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    # Each import checks who was contacted against what is committed: the second waits for
+    # the first's commit (PostgreSQL: an advisory lock; SQLite: its one write lock) before
+    # checking, or both would queue the person they share.
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the write lock makes the second import wait by itself")
+    shared = "https://www.linkedin.com/in/shared-1,Sam,Acme"
+    first = _files(tmp_path, [shared, _people(1, "a")[0]], name="first", extra="")
+    second = _files(tmp_path, [shared, _people(1, "b")[0]], name="second", extra="")
+    first_checked, go_on = threading.Event(), threading.Event()
+
+    def hold(_phase: str, _count: int) -> None:  # the first import, mid-transaction
+        first_checked.set()
+        go_on.wait(30)
+
+    started = threading.Thread(
+        target=start_campaign, args=(runtime, *first), kwargs={"progress": hold}
+    )
+    started.start()
+    assert first_checked.wait(30)
+    other = threading.Thread(target=start_campaign, args=(runtime, *second))
+    other.start()
+    try:
+        _wait_for_a_lock_wait(runtime, other)
+    finally:
+        go_on.set()
+        started.join(30)
+        other.join(30)
+
+    queued = {
+        (d.campaign, d.recipient)
+        for d in runtime.store.find()
+        if d.step == 0 and d.status == Status.QUEUED
+    }
+    shared_url = "https://www.linkedin.com/in/shared-1"
+    assert ("first", shared_url) in queued and ("second", shared_url) not in queued
+    assert len(queued) == 3
+
+
+def _wait_for_a_lock_wait(runtime: Runtime, importing: threading.Thread) -> None:
+    """Until a session of this database waits on a lock (the second import, on the first),
+    or the second import is over (it did not wait: the outcome tells what that did)."""
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and importing.is_alive():
+        with runtime.engine.connect() as connection:
+            if connection.execute(waiting).scalar_one():
+                return
+        time.sleep(0.02)
