@@ -35,12 +35,16 @@ _CAMPAIGN, _CREATED = COLUMNS.index("campaign"), COLUMNS.index("created_at")
 COPY = f"COPY deliveries ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _NAMES, _MARKS = ", ".join(COLUMNS), ", ".join("?" for _ in COLUMNS)
 INSERT = f"INSERT INTO deliveries (id, {_NAMES}) VALUES (?, {_MARKS})"  # noqa: S608 (constant names)
+# The queued rows this transaction wrote: campaign, step and status give the index, the
+# moment narrows it, and the writing transaction (xmin) makes it exact (an import makes no
+# savepoint, so its rows all carry its own id).
 _WRITTEN_QUEUED = sa.text(
     "SELECT id, account FROM deliveries"
-    " WHERE campaign = :campaign AND created_at = :created AND status = 'QUEUED'"
-)
-# The binary format must name each column's type: read from the table itself, so a migration
-# cannot leave this behind. An enum's binary form is its label's text.
+    " WHERE campaign = :campaign AND step = 0 AND status = 'QUEUED' AND created_at = :created"
+    " AND xmin::text = (txid_current() % 4294967296)::text"
+).execution_options(stream_results=True, yield_per=5000)
+# The binary format must name each column's type (it casts nothing): read from the table, so
+# a migration that changes a type changes it here too. An enum's binary form is its label.
 COLUMN_TYPES = (
     "SELECT a.attname, CASE WHEN t.typtype = 'e' THEN 'text' ELSE t.typname END"
     " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
@@ -65,6 +69,7 @@ class BulkDeliveries:
         self._next_id: int | None = None  # SQLite
         self._types: list[str] | None = None  # PostgreSQL: each column's, in COPY order
         self._moments: set[tuple[str, Any]] = set()  # PostgreSQL: (campaign, created_at) queued
+        self._copied_queued = 0  # PostgreSQL: queued rows written, to read back
         self._accounts: dict[str, int] = {}
         self._queued_ids = array("q")
         self._queued_accounts = array("l")  # into `_accounts`, in the same order
@@ -138,6 +143,7 @@ class BulkDeliveries:
         for row in rows:
             if row[_STATUS] == "QUEUED":
                 self._moments.add((row[_CAMPAIGN], row[_CREATED]))
+                self._copied_queued += 1
         driver = self.connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(COPY) as copy:
@@ -159,12 +165,17 @@ class BulkDeliveries:
         driver.executemany(INSERT, [(i, *row) for i, row in zip(ids, rows, strict=True)])
 
     def _read_queued(self) -> None:
-        """The queued rows COPY wrote, read back in this transaction (streamed: flat memory)."""
-        streaming = self.connection.execution_options(stream_results=True, yield_per=5000)
+        """The queued rows COPY wrote, read back in this transaction (streamed: flat memory).
+        Fewer or more than were written would index the wrong rows: the import fails."""
         for campaign, created in sorted(self._moments):
-            found = streaming.execute(_WRITTEN_QUEUED, {"campaign": campaign, "created": created})
-            for delivery_id, account in found:
+            parameters = {"campaign": campaign, "created": created}
+            for delivery_id, account in self.connection.execute(_WRITTEN_QUEUED, parameters):
                 self._keep_queued(delivery_id, account)
+        if len(self._queued_ids) != self._copied_queued:
+            raise RuntimeError(
+                f"read back {len(self._queued_ids)} queued deliveries of the"
+                f" {self._copied_queued} written"
+            )
 
     def _keep_queued(self, delivery_id: int, account: str) -> None:
         self._queued_ids.append(delivery_id)

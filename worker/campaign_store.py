@@ -10,13 +10,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from worker.bulk_deliveries import BulkDeliveries
+from worker.errors import ImportInProgressError
 from worker.models import Campaign, CampaignStatus, MediaRecord
 from worker.providers.base import MediaFile
 
 ANALYZE_AFTER_ROWS = 10_000
-# PostgreSQL advisory lock that imports take for their transaction: each checks who was
-# already contacted against what is committed, so two at once could both take one person.
-# (SQLite's one write lock already makes the second wait.)
+# PostgreSQL advisory lock an import holds for its transaction: each checks who was already
+# contacted against what is committed, so two at once could both take one person. A second
+# import is refused at once, not made to wait (holding a connection and, in the API, a
+# thread, for as long as the first takes). SQLite's one write lock already keeps it out.
 IMPORT_LOCK = 0x6F75747265616368  # "outreach"
 
 
@@ -53,12 +55,13 @@ class CampaignStore:
     ) -> Iterator[BulkDeliveries]:
         """One transaction for a whole import: a new `campaign` row and its files (or, when
         `adding_to` one, its row held until the commit), then the delivery rows written
-        through the yielded bulk writer. An exception leaves nothing written. Imports take
-        turns (`IMPORT_LOCK`): the second's checks see what the first committed."""
+        through the yielded bulk writer. An exception leaves nothing written. One import at a
+        time (`IMPORT_LOCK`): a second is refused with `ImportInProgressError`."""
         with self.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
-                connection.execute(lock, {"key": IMPORT_LOCK})
+                lock = sa.text("SELECT pg_try_advisory_xact_lock(:key)")
+                if not connection.execute(lock, {"key": IMPORT_LOCK}).scalar_one():
+                    raise ImportInProgressError
             if campaign is not None:
                 connection.execute(sa.insert(Campaign).values(**campaign.model_dump()))
                 refs = [record.ref for record in media]

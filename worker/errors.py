@@ -112,6 +112,17 @@ class CampaignFileError(OutreachError):
         self.problems = tuple(problems)
 
 
+class ImportInProgressError(OutreachError):
+    """Raised when a campaign import starts while another one runs (PostgreSQL): the second
+    must check against what the first commits, so it is refused rather than run beside it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another campaign import is running; nothing was written: start this one again"
+            " when it has finished"
+        )
+
+
 class CampaignInputError(OutreachError):
     """Raised when a campaign's recipients have mistakes; one line each, with file and line."""
 

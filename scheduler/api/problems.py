@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from worker.errors import (
     CampaignFileError,
     CampaignInputError,
+    ImportInProgressError,
     InvalidMessageError,
     NotFoundError,
     OutreachError,
@@ -176,6 +177,12 @@ def install(app: FastAPI) -> None:
             "The campaign was not started; nothing was written. Fix these lines",
             f"{len(exc.lines)} problems in the leads file", errors,
         )  # fmt: skip
+
+    @app.exception_handler(ImportInProgressError)
+    async def _import_running(request: Request, exc: ImportInProgressError) -> JSONResponse:
+        return problem_response(
+            request, 409, "import-in-progress", "Another import is running", str(exc)
+        )
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:

@@ -9,9 +9,12 @@ from dataclasses import asdict
 from typing import Any
 
 import httpx
+import pytest
+import sqlalchemy as sa
 
 from scheduler.steering import campaign_report
 from tests.api.server import ACCOUNTS, RunningApi, serve
+from worker.campaign_store import IMPORT_LOCK
 from worker.runtime import Runtime
 
 SPEC_TOML = """
@@ -164,6 +167,22 @@ def test_a_media_file_comes_with_the_upload_and_nothing_else_is_read(api: Runnin
     assert refused.status_code == 422
     assert "outside the campaign file's folder" in refused.json()["errors"][0]["message"]
     assert api.runtime.campaigns.get("peek") is None
+
+
+def test_a_campaign_started_while_an_import_runs_is_refused_with_409(api: RunningApi) -> None:
+    engine = api.runtime.engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("on SQLite the import's write lock keeps a second one waiting instead")
+    with engine.connect() as importing:  # another import, mid-way
+        importing.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": IMPORT_LOCK})
+        answer = _start(api, _toml("spring"), LEADS)
+        importing.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": IMPORT_LOCK})
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["type"].endswith("import-in-progress")
+    assert "start this one again" in answer.json()["detail"]
+    assert api.runtime.campaigns.get("spring") is None and api.runtime.store.find() == []
+    assert _start(api, _toml("spring"), LEADS).status_code == 201
 
 
 def test_a_read_only_key_cannot_start_a_campaign(api: RunningApi) -> None:
