@@ -10,7 +10,7 @@ committed. On SQLite they are given here, after the largest (this transaction ho
 database's one write lock from its first statement, so no one else can take an id meanwhile).
 On PostgreSQL the table's sequence gives them, as COPY writes (taking them first cost a round
 trip per batch and a third of the writer's time, measured), and the queued ones are read back
-at the end, in the same transaction: this import's are those of its campaign and moment."""
+at the end, in the same transaction: those its campaign, moment and transaction wrote."""
 
 from __future__ import annotations
 
