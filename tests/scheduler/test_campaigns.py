@@ -412,8 +412,8 @@ def test_an_error_after_rows_were_written_rolls_the_whole_import_back(
 
 
 def test_adding_leads_indexes_only_the_rows_it_wrote(runtime: Runtime, tmp_path: Path) -> None:
-    # On PostgreSQL COPY gives the ids and the import reads its queued rows back: those of
-    # its own campaign and moment. The campaign's earlier rows, one of them in flight, stay
+    # On PostgreSQL COPY gives the ids and the import reads its queued rows back: those its
+    # campaign, moment and transaction wrote. The campaign's earlier rows, one in flight, stay
     # as they are: a released delivery queued again would be released twice.
     campaign, leads = _files(tmp_path, _people(4), accounts='["ann"]', extra="")
     start_campaign(runtime, campaign, leads, now=MONDAY_10_PARIS)
