@@ -141,7 +141,7 @@ class Pump:
 
         A failing step (Redis or the broker briefly away) is logged and tried again: whatever
         it had released but not published is swept back after the sending timeout."""
-        wakeups = self.runtime.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        wakeups = self.runtime.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call, unused-ignore]
         wakeups.subscribe(keys.WAKE)
         log.info("scheduler_started")
         failing_since: float | None = None

@@ -105,11 +105,11 @@ def redis_client(url: str, **kwargs: Any) -> redis.Redis:
     target = parse_sentinel_url(url)
     options = {**target.socket_options(), **target.credentials(), **kwargs}
     sockets = {k: v for k, v in options.items() if k.startswith("socket_")}
-    # redis.sentinel carries no annotations, hence the two ignores.
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    # Older redis releases carry no annotations here (8.2 does), hence the two ignores.
+    sentinel = Sentinel(  # type: ignore[no-untyped-call, unused-ignore]
         list(target.sentinels), sentinel_kwargs=target.sentinel_options(sockets)
     )
-    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call, unused-ignore]
         target.service, db=target.db, **options
     )
     return client
