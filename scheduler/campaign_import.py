@@ -26,17 +26,28 @@ from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
 from scheduler.campaign_steps import Step, Variant
 from scheduler.estimates import finish_estimate
+from scheduler.file_parts import cut_in_two
+from scheduler.helper_process import Helper, HelperFailed, can_fork
 from scheduler.idempotency import campaign_step_keys
-from scheduler.leads import RECIPIENT_COLUMNS, Lead, LeadError, leads_header, read_leads
+from scheduler.leads import (
+    RECIPIENT_COLUMNS,
+    Lead,
+    LeadError,
+    Part,
+    PartMisaligned,
+    leads_header,
+    read_leads,
+)
 from scheduler.rejects import RejectsFile, default_rejects_path
 from scheduler.seen import SeenRecipients
 from worker.accounts import ProviderName
 from worker.bulk_deliveries import BulkDeliveries, Row
 from worker.errors import CampaignFileError, CampaignInputError, OutreachError, Problem
+from worker.logs import get_logger
 from worker.models import MediaRecord, Status
 from worker.providers import check_addressed, check_options
 from worker.providers.base import MediaFile, SendRequest
-from worker.recipients import Recipient, parse_recipient
+from worker.recipients import Recipient, RecipientKind, parse_recipient
 from worker.runtime import Runtime
 
 BATCH = 2000
@@ -46,6 +57,11 @@ SAMPLES = 20  # skipped recipients kept to show; the rest are counted
 Progress = Callable[[str, int], None]  # ("importing", rows done since)
 COLUMN_OF = {kind: column for column, kind in RECIPIENT_COLUMNS.items()}
 _PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
+# A dry run over a file this big reads it on two cores (`run`); the first part, this process's,
+# is the smaller, as this process also does what needs every row in order.
+PARALLEL_FROM_BYTES = 8 << 20
+FIRST_PART_SHARE = 0.38
+log = get_logger(__name__)
 
 
 @dataclass
@@ -75,6 +91,27 @@ class Rendered(NamedTuple):
     subject: str | None
 
 
+# A lead after every check that needs no other row, as a helper process sends it back (a plain
+# tuple: a million cross the pipe): line, recipient, its kind, why not to contact them (or None),
+# the providers that can send all of its steps, why none can (or None) and then the row's cells
+# (for the rejects file), step 1's text (a sample), each step's variant (when there are any).
+Checked = tuple[
+    int,
+    str,
+    RecipientKind,
+    str | None,
+    tuple[ProviderName, ...],
+    str | None,
+    list[str],
+    str,
+    tuple[str | None, ...] | None,
+]
+
+
+# A recipient's steps as checks see them: texts, subjects, each step's variant (when any).
+Steps = tuple[list[str], list[str], tuple[str | None, ...] | None]
+
+
 @dataclass
 class _Run:
     """One pass's state."""
@@ -100,7 +137,10 @@ class LeadsImport:
         adding: bool = False,
         skip_invalid: bool = False,
         rejects: Path | None = None,
+        parallel_from: int | None = PARALLEL_FROM_BYTES,
     ):
+        """`parallel_from`: the size in bytes from which a dry run reads the file on two
+        cores (None: never)."""
         self.runtime = runtime
         self.spec = spec
         self.leads_file = leads_file
@@ -109,6 +149,7 @@ class LeadsImport:
         self.adding = adding  # into a campaign that already has recipients
         self.skip_invalid = skip_invalid
         self.rejects_path = rejects
+        self.parallel_from = parallel_from
         self.fields = list(dict.fromkeys(f for step in spec.steps for f in step.fields))
         self.required = list(dict.fromkeys(f for step in spec.steps for f in step.required))
         self.pool: list[tuple[str, ProviderName, int]] = []  # (account, provider, daily cap)
@@ -118,6 +159,7 @@ class LeadsImport:
             self.providers[name] = account.provider
             cap = account.daily_limit or runtime.settings.daily_limit
             self.pool.append((name, account.provider, min(cap, spec.daily_limit or cap)))
+        self.providers_used = list(dict.fromkeys(provider for _, provider, _ in self.pool))
         # Per step: whether a recipient's text is drawn (variants, spintax) from their key.
         self.draws = [
             len(step.variants) > 1
@@ -139,7 +181,7 @@ class LeadsImport:
         """Every step must be sendable by at least one provider of the campaign's accounts;
         leads then go only to accounts whose provider can send all of their steps. A step's
         own fields are checked here, once; each recipient's address and texts in `judge`."""
-        providers = dict.fromkeys(provider for _, provider, _ in self.pool)
+        providers = self.providers_used
         self.refused_options: dict[ProviderName, list[str]] = {p: [] for p in providers}
         problems = []
         for i, step in enumerate(self.spec.steps, start=1):
@@ -196,21 +238,28 @@ class LeadsImport:
             )
         return out
 
-    def judge(self, lead: Lead, rendered: list[Rendered]) -> Callable[[ProviderName], list[str]]:
-        """For one lead: what a provider would refuse in any of its steps (each provider is
-        asked at most once per lead)."""
+    def judge(
+        self, recipient: Recipient, texts: list[str], subjects: list[str]
+    ) -> Callable[[ProviderName], list[str]]:
+        """For one lead's texts and subjects: what a provider would refuse in any of its
+        steps (each provider is asked at most once per lead)."""
         by_provider: dict[ProviderName, list[str]] = {}
+        too_long = [
+            f"subject: is {len(subject)} characters; outreach keeps {MAX_SUBJECT}"
+            for subject in subjects
+            if len(subject) > MAX_SUBJECT
+        ]
 
         def problems(provider: ProviderName) -> list[str]:
-            if provider not in by_provider:
-                found = check_addressed(provider, lead.recipient, [r.text for r in rendered])
-                by_provider[provider] = self.refused_options[provider] + list(map(str, found))
-                by_provider[provider] += [
-                    f"subject: is {len(r.subject)} characters; outreach keeps {MAX_SUBJECT}"
-                    for r in rendered
-                    if r.subject is not None and len(r.subject) > MAX_SUBJECT
+            found = by_provider.get(provider)
+            if found is None:
+                addressed = check_addressed(provider, recipient, texts)
+                found = by_provider[provider] = [
+                    *self.refused_options[provider],
+                    *map(str, addressed),
+                    *too_long,
                 ]
-            return by_provider[provider]
+            return found
 
         return problems
 
@@ -219,15 +268,26 @@ class LeadsImport:
         transaction), write the rows of the recipients taken. Any error (without
         `skip_invalid`) is raised after the whole file was read, so the transaction that
         wrote the rows before it rolls back: either every row is written or none is."""
-        rejects = None
-        if self.skip_invalid:
-            path = self.rejects_path or default_rejects_path(self.leads_file)
-            if path.resolve() == self.leads_file.resolve():
-                raise OutreachError(
-                    f"{path} is the leads file: give the refused rows another path"
-                    " (--rejects PATH), or rename the file you fixed"
-                )
-            rejects = RejectsFile(path, leads_header(self.leads_file))
+        parts = self._parts() if sink is None else None
+        if parts is not None:
+            try:
+                return self._run(None, parts)
+            except (PartMisaligned, HelperFailed) as exc:
+                log.warning("dry_run_reads_file_whole", reason=str(exc))
+        return self._run(sink, None)
+
+    def _parts(self) -> tuple[Part, Part] | None:
+        """Where a dry run may cut the file, when it is worth reading on two cores."""
+        if self.parallel_from is None or not can_fork():
+            return None
+        if self.leads_file.stat().st_size < self.parallel_from:
+            return None
+        return cut_in_two(self.leads_file, FIRST_PART_SHARE)
+
+    def _run(self, sink: BulkDeliveries | None, parts: tuple[Part, Part] | None) -> Plan:
+        # The helper forks first, before this pass opens its files.
+        helper = Helper(lambda send: self._check_part(parts[1], send)) if parts else None
+        rejects = self._rejects_file() if self.skip_invalid else None
         run = _Run(
             Plan(self.spec.name, rejects_file=rejects.path if rejects else None),
             Assigner(self.pool),
@@ -237,7 +297,7 @@ class LeadsImport:
         )
         try:
             batch: list[Lead] = []
-            for item in self._leads():
+            for item in self._leads(parts[0] if parts else None):
                 if isinstance(item, LeadError):
                     self._refuse(item, run)
                     continue
@@ -250,7 +310,12 @@ class LeadsImport:
             rows = self._batch(self._first_mentions(batch, run), run)
             if sink is not None and not run.errors:
                 sink.write(rows)
+            if helper is not None:
+                for checked in helper.batches():
+                    self._take_checked(checked, run)
         finally:
+            if helper is not None:
+                helper.close()
             run.seen.close()
             if run.rejects is not None:
                 run.rejects.close()
@@ -263,13 +328,23 @@ class LeadsImport:
         plan.finish_estimate = self.estimate(plan.per_account)
         return plan
 
-    def _leads(self) -> Iterator[Lead | LeadError]:
+    def _rejects_file(self) -> RejectsFile:
+        path = self.rejects_path or default_rejects_path(self.leads_file)
+        if path.resolve() == self.leads_file.resolve():
+            raise OutreachError(
+                f"{path} is the leads file: give the refused rows another path"
+                " (--rejects PATH), or rename the file you fixed"
+            )
+        return RejectsFile(path, leads_header(self.leads_file))
+
+    def _leads(self, part: Part | None = None) -> Iterator[Lead | LeadError]:
         return read_leads(
             self.leads_file,
             self.fields,
             required=self.required,
             columns=self.spec.columns,
             dedupe=False,  # _first_mentions does, on disk
+            part=part,
         )
 
     def _first_mentions(self, leads: list[Lead], run: _Run) -> list[Lead]:
@@ -280,10 +355,12 @@ class LeadsImport:
         for lead in leads:
             first = earlier.get(lead.line)
             if first is not None:
-                column = COLUMN_OF[lead.recipient.kind]
-                message = f"the same recipient as line {first}"
-                self._refuse(LeadError(lead.line, column, message, lead.cells, first), run)
+                self._refuse_repeat(lead.line, lead.recipient.kind, first, run)
         return [lead for lead in leads if lead.line not in earlier]
+
+    def _refuse_repeat(self, line: int, kind: RecipientKind, first: int, run: _Run) -> None:
+        message = f"the same recipient as line {first}"
+        self._refuse(LeadError(line, COLUMN_OF[kind], message, [], first), run)
 
     def _refuse(self, item: LeadError, run: _Run, *, counted: bool = False) -> None:
         if not counted:  # a row done, all the same (a batch counts its own)
@@ -304,40 +381,144 @@ class LeadsImport:
         rows: list[Row] = []
         for lead in leads:
             plan.recipients += 1
-            rendered = self.render(lead, keyed=run.writing)
             why = skips.get(lead.recipient.value)
             if why is not None:
-                plan.skipped_count += 1
-                if len(plan.skipped) < SAMPLES:
-                    plan.skipped[lead.recipient.value] = why
+                self._skipped(lead.recipient.value, why, plan)
                 if why != ALREADY_HERE and run.writing:  # (the row is there already)
-                    first = self.spec.accounts[0]
-                    skipped = Status.SKIPPED
+                    first, skipped = self.spec.accounts[0], Status.SKIPPED
+                    rendered = self.render(lead)
                     rows.append(self.row(lead, 0, rendered[0], first, skipped, stamp, why))
                 continue
-            problems = self.judge(lead, rendered)
+            if run.writing:
+                rendered = self.render(lead)
+                texts, subjects, variants = self.steps_in(rendered)
+            else:
+                texts, subjects, variants = self.steps_of(lead)
+            problems = self.judge(lead.recipient, texts, subjects)
             account = run.assigner.assign(_accepting(problems))
             if account is None:
-                found = {p for provider in run.assigner.providers for p in problems(provider)}
-                reason = f"no account in the pool can send this: {'; '.join(sorted(found))}"
-                plan.recipients -= 1
-                refused = LeadError(lead.line, None, reason, lead.cells)
-                self._refuse(refused, run, counted=True)
+                self._unsendable(lead.line, self.refusal(problems), lead.cells, run)
                 continue
-            plan.per_account[account] += 1
-            plan.sends += len(self.spec.steps)
             if run.writing:
                 for number, r in enumerate(rendered):
                     status = Status.QUEUED if number == 0 else Status.WAITING
                     rows.append(self.row(lead, number, r, account, status, stamp))
-            if self.has_variants:
-                for number, r in enumerate(rendered, start=1):
-                    if r.variant.name is not None:
-                        plan.variants[(number, r.variant.name)] += 1
-            if account not in plan.samples:
-                plan.samples[account] = (lead.recipient.value, rendered[0].text)
+            self._taken(account, lead.recipient.value, texts[0], variants, plan)
         self.progress("importing", len(leads))
         return rows
+
+    def steps_of(self, lead: Lead) -> Steps:
+        """What a dry run needs of `lead`'s steps; in the usual campaign made straight by
+        str.format, as `render` would make them but without the rest of a row."""
+        if self.plain is None:
+            return self.steps_in(self.render(lead, keyed=False))
+        values = lead.values
+        return [text.format_map(values) for _, text in self.plain], [], None
+
+    def steps_in(self, rendered: list[Rendered]) -> Steps:
+        texts = [r.text for r in rendered]
+        subjects = [r.subject for r in rendered if r.subject]
+        variants = tuple(r.variant.name for r in rendered) if self.has_variants else None
+        return texts, subjects, variants
+
+    def _skipped(self, recipient: str, why: str, plan: Plan) -> None:
+        plan.skipped_count += 1
+        if len(plan.skipped) < SAMPLES:
+            plan.skipped[recipient] = why
+
+    def _unsendable(self, line: int, reason: str, cells: list[str], run: _Run) -> None:
+        run.plan.recipients -= 1
+        self._refuse(LeadError(line, None, reason, cells), run, counted=True)
+
+    def _taken(
+        self,
+        account: str,
+        recipient: str,
+        first_text: str,
+        variants: tuple[str | None, ...] | None,
+        plan: Plan,
+    ) -> None:
+        plan.per_account[account] += 1
+        plan.sends += len(self.spec.steps)
+        for number, name in enumerate(variants or (), start=1):
+            if name is not None:
+                plan.variants[(number, name)] += 1
+        if account not in plan.samples:
+            plan.samples[account] = (recipient, first_text)
+
+    def refusal(self, problems: Callable[[ProviderName], list[str]]) -> str:
+        """Why no account of the pool can send to a lead."""
+        found = {p for provider in self.providers_used for p in problems(provider)}
+        return f"no account in the pool can send this: {'; '.join(sorted(found))}"
+
+    # A dry run on two cores: the helper checks its part's leads alone (`_check_part`) and
+    # this process takes them in line order (`_take_checked`) as `_batch` takes its own.
+
+    def _check_part(self, part: Part, send: Callable[[list[Checked | LeadError]], None]) -> None:
+        """In the helper process: every lead of `part` checked alone, sent a batch at a time."""
+        self.runtime.engine.dispose(close=False)  # (the parent's connections stay its own)
+        out: list[Checked | LeadError] = []
+        batch: list[Lead] = []
+        for item in self._leads(part):
+            if isinstance(item, LeadError):
+                out.append(item)
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                out.extend(self._check_alone(batch))
+                send(out)
+                out, batch = [], []
+        out.extend(self._check_alone(batch))
+        send(out)
+
+    def _check_alone(self, leads: list[Lead]) -> list[Checked]:
+        skips = self.skips([lead.recipient.value for lead in leads])
+        nothing: tuple[ProviderName, ...] = ()
+        out: list[Checked] = []
+        for lead in leads:
+            recipient = lead.recipient
+            why = skips.get(recipient.value)
+            if why is not None:
+                skipped: Checked = (
+                    lead.line, recipient.value, recipient.kind, why, nothing, None, [], "", None
+                )  # fmt: skip
+                out.append(skipped)
+                continue
+            texts, subjects, variants = self.steps_of(lead)
+            problems = self.judge(recipient, texts, subjects)
+            accepting = tuple(p for p in self.providers_used if not problems(p))
+            refusal, cells = (None, []) if accepting else (self.refusal(problems), lead.cells)
+            out.append((
+                lead.line, recipient.value, recipient.kind, None, accepting, refusal, cells,
+                texts[0], variants,
+            ))  # fmt: skip
+        return out
+
+    def _take_checked(self, items: list[Checked | LeadError], run: _Run) -> None:
+        """What `_first_mentions` and `_batch` do, for a batch the helper checked."""
+        checked: list[Checked] = []
+        for item in items:
+            if isinstance(item, LeadError):
+                self._refuse(item, run)
+            else:
+                checked.append(item)
+        earlier = run.seen.earlier([(c[1], c[0]) for c in checked])
+        plan = run.plan
+        for line, recipient, kind, skip, accepting, refusal, cells, text, variants in checked:
+            first = earlier.get(line)
+            if first is not None:
+                self._refuse_repeat(line, kind, first, run)
+                continue
+            plan.recipients += 1
+            if skip is not None:
+                self._skipped(recipient, skip, plan)
+                continue
+            account = run.assigner.assign(accepting.__contains__)
+            if account is None:
+                self._unsendable(line, refusal or "", cells, run)
+                continue
+            self._taken(account, recipient, text, variants, plan)
+        self.progress("importing", len(checked) - len(earlier))
 
     def skips(self, recipients: list[str]) -> dict[str, str]:
         """Who not to contact, and why: already in this campaign (adding leads; first, as

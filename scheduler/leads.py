@@ -14,9 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from worker.recipients import Recipient, RecipientKind, parse_recipient
 
@@ -29,6 +30,7 @@ RECIPIENT_COLUMNS: dict[str, RecipientKind] = {
 
 
 DELIMITERS = (",", ";", "\t")
+MARK = "\ufdd0"  # a Unicode noncharacter: put after a part, it must come back as a row alone
 
 
 class Lead(NamedTuple):  # a tuple: a million are made per import
@@ -36,6 +38,19 @@ class Lead(NamedTuple):  # a tuple: a million are made per import
     recipient: Recipient
     values: dict[str, str]  # by field name (mapped columns under their field's name)
     cells: list[str]  # the row as written
+
+
+class Part(NamedTuple):
+    """A stretch of a leads file's rows, cut where a line ends: the bytes from `start` to
+    `stop` (to the end when None), whose first line follows line number `after`."""
+
+    start: int
+    stop: int | None
+    after: int
+
+
+class PartMisaligned(Exception):
+    """A part's cut did not fall between rows (a quoted cell spans it)."""
 
 
 class LeadError(NamedTuple):
@@ -57,11 +72,14 @@ def read_leads(
     required: Iterable[str] | None = None,
     columns: Mapping[str, str] | None = None,
     dedupe: bool = True,
+    part: Part | None = None,
 ) -> Iterator[Lead | LeadError]:
     """Every row of `path` as a Lead or a LeadError. `fields` are the template variables, of
     which `required` (all, by default) must not be empty; `columns` maps a field to the header
     that holds it. Without `dedupe` the caller finds repeated recipients (`SeenRecipients`
-    does, in flat memory); with it, they are remembered here."""
+    does, in flat memory); with it, they are remembered here. Given a `part` of a UTF-8 file
+    (see `scheduler.file_parts`), only its rows are read, after the header; PartMisaligned is
+    raised where the cut proves not to fall between rows."""
     fields = list(fields)
     must = fields if required is None else list(required)
     decode_errors: dict[int, str] = {}
@@ -94,10 +112,18 @@ def read_leads(
         used = {recipient_column, *fields}
         index = {name: header.index(name) for name in used}
         seen: dict[str, int] | None = {} if dedupe else None
-        line = reader.line_num
+        rows: Iterator[list[str]] = reader
+        offset = 0  # lines before the reader's first
+        if part is not None:
+            if reader.line_num != 1 or not isinstance(lines, io.TextIOWrapper):
+                raise PartMisaligned("the header spans lines, or the file is not all UTF-8")
+            lines.detach()  # (without closing the file)
+            reader, rows = _part_rows(raw, part, reader.dialect.delimiter)
+            offset = part.after
+        line = offset + reader.line_num
         width = len(header)
-        for row in reader:
-            start, line = line + 1, reader.line_num
+        for row in rows:
+            start, line = line + 1, offset + reader.line_num
             if start in decode_errors:
                 yield LeadError(start, None, decode_errors[start], row)
             elif row and (row[0].strip() or any(cell.strip() for cell in row)):
@@ -107,6 +133,52 @@ def read_leads(
                     continue
                 values = {name: row[i].strip() for name, i in index.items()}
                 yield _lead(start, values, row, column=recipient_column, required=must, seen=seen)
+
+
+def _part_rows(
+    raw: io.BufferedReader, part: Part, delimiter: str
+) -> tuple[Any, Iterator[list[str]]]:
+    """A reader over a part's bytes and its rows. A part starts and stops where a line ends;
+    one that stops short of the end is followed by the mark, whose coming back alone proves
+    that its last line did not end inside a quoted cell."""
+    for end in (part.start, part.stop):
+        if end is not None:
+            raw.seek(end - 1)
+            if raw.read(1) != b"\n":
+                raise PartMisaligned(f"byte {end} does not follow a line end")
+    raw.seek(part.start)
+    if part.stop is None:
+        reader = csv.reader(io.TextIOWrapper(raw, "utf-8", newline=""), delimiter=delimiter)
+        return reader, reader
+    bounded = io.BufferedReader(_Bounded(raw, part.stop - part.start))
+    text = io.TextIOWrapper(bounded, "utf-8", newline="")
+    reader = csv.reader(itertools.chain(text, [MARK + "\n"]), delimiter=delimiter)
+    return reader, _up_to_mark(reader)
+
+
+def _up_to_mark(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for row in rows:
+        if row and MARK in row[-1]:
+            if row == [MARK]:
+                return
+            break  # swallowed into a quoted cell that the cut went through
+        yield row
+    raise PartMisaligned("a quoted cell spans the cut")
+
+
+class _Bounded(io.RawIOBase):
+    """The next `size` bytes of a file, then its end."""
+
+    def __init__(self, raw: io.BufferedReader, size: int):
+        self._raw, self._left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(memoryview(buffer)[: self._left])
+        self._left -= count
+        return count
 
 
 def leads_header(path: Path) -> list[str]:
