@@ -1,6 +1,7 @@
 """The recipients a leads file has named so far, with the line of each, kept on disk (a
 temporary SQLite database) so that a file of millions of rows is checked for duplicates in
-flat memory. Asked a batch at a time: one query and one insert per batch."""
+flat memory. Asked a batch at a time: one statement per batch, two when it names someone an
+earlier batch did."""
 
 from __future__ import annotations
 
@@ -32,18 +33,23 @@ class SeenRecipients:
                 repeats.append((line, recipient))
             else:
                 first[recipient] = line
-        known = dict(
-            self._db.execute(
-                "SELECT recipient, line FROM seen WHERE recipient IN"
-                " (SELECT value FROM json_each(?))",
-                (json.dumps(list(first)),),
+        payload = json.dumps(first)
+        # One statement in the usual batch: insert all, keeping an earlier line where there is
+        # one; only when fewer rows went in than were given, ask which (their line is not ours).
+        inserted = self._db.execute(
+            "INSERT OR IGNORE INTO seen SELECT key, value FROM json_each(?)", (payload,)
+        ).rowcount
+        known: dict[str, int] = {}
+        if inserted != len(first):
+            known = dict(
+                self._db.execute(
+                    "SELECT seen.recipient, seen.line FROM seen JOIN json_each(?) AS given"
+                    " ON seen.recipient = given.key WHERE seen.line != given.value",
+                    (payload,),
+                )
             )
-        )
         found = {first[r]: known[r] for r in known}
         found.update((line, known.get(r, first[r])) for line, r in repeats)
-        self._db.executemany(
-            "INSERT INTO seen VALUES (?, ?)", [(r, n) for r, n in first.items() if r not in known]
-        )
         return found
 
     def close(self) -> None:
