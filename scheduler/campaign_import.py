@@ -60,7 +60,7 @@ _PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a
 # A dry run over a file this big reads it on two cores (`run`); the first part, this process's,
 # is the smaller, as this process also does what needs every row in order.
 PARALLEL_FROM_BYTES = 8 << 20
-FIRST_PART_SHARE = 0.38
+FIRST_PART_SHARE = 0.35
 log = get_logger(__name__)
 
 
