@@ -145,7 +145,7 @@ class LeadsImport:
         self.spec = spec
         self.leads_file = leads_file
         self.now = now or datetime.now(UTC)
-        self.progress = progress or (lambda phase, count: None)
+        self.progress = _OnceProgress(progress or (lambda phase, count: None))
         self.adding = adding  # into a campaign that already has recipients
         self.skip_invalid = skip_invalid
         self.rejects_path = rejects
@@ -274,6 +274,7 @@ class LeadsImport:
                 return self._run(None, parts)
             except (PartMisaligned, HelperFailed) as exc:
                 log.warning("dry_run_reads_file_whole", reason=str(exc))
+                self.progress.again()
         return self._run(sink, None)
 
     def _parts(self) -> tuple[Part, Part] | None:
@@ -285,40 +286,30 @@ class LeadsImport:
         return cut_in_two(self.leads_file, FIRST_PART_SHARE)
 
     def _run(self, sink: BulkDeliveries | None, parts: tuple[Part, Part] | None) -> Plan:
+        rejects_path = self._rejects_path() if self.skip_invalid else None
         # The helper forks first, before this pass opens its files.
         helper = Helper(lambda send: self._check_part(parts[1], send)) if parts else None
-        rejects = self._rejects_file() if self.skip_invalid else None
-        run = _Run(
-            Plan(self.spec.name, rejects_file=rejects.path if rejects else None),
-            Assigner(self.pool),
-            sink.stamp(self.now) if sink is not None else self.now,
-            writing=sink is not None,
-            rejects=rejects,
-        )
+        rejects: RejectsFile | None = None
         try:
-            batch: list[Lead] = []
-            for item in self._leads(parts[0] if parts else None):
-                if isinstance(item, LeadError):
-                    self._refuse(item, run)
-                    continue
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    rows = self._batch(self._first_mentions(batch, run), run)
-                    if sink is not None and not run.errors:
-                        sink.write(rows)
-                    batch = []
-            rows = self._batch(self._first_mentions(batch, run), run)
-            if sink is not None and not run.errors:
-                sink.write(rows)
-            if helper is not None:
-                for checked in helper.batches():
-                    self._take_checked(checked, run)
+            if rejects_path is not None:
+                rejects = RejectsFile(rejects_path, leads_header(self.leads_file))
+            run = _Run(
+                Plan(self.spec.name, rejects_file=rejects_path),
+                Assigner(self.pool),
+                sink.stamp(self.now) if sink is not None else self.now,
+                writing=sink is not None,
+                rejects=rejects,
+            )
+            with run.seen:
+                self._pass(parts[0] if parts else None, sink, run)
+                if helper is not None:
+                    for checked in helper.batches():
+                        self._take_checked(checked, run)
         finally:
             if helper is not None:
                 helper.close()
-            run.seen.close()
-            if run.rejects is not None:
-                run.rejects.close()
+            if rejects is not None:
+                rejects.close()
         plan = run.plan
         if run.errors:
             ordered = sorted(run.errors)
@@ -328,14 +319,31 @@ class LeadsImport:
         plan.finish_estimate = self.estimate(plan.per_account)
         return plan
 
-    def _rejects_file(self) -> RejectsFile:
+    def _pass(self, part: Part | None, sink: BulkDeliveries | None, run: _Run) -> None:
+        """Check the rows of `part` (all of them without), and give `sink` those to write."""
+        batch: list[Lead] = []
+        for item in self._leads(part):
+            if isinstance(item, LeadError):
+                self._refuse(item, run)
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                rows = self._batch(self._first_mentions(batch, run), run)
+                if sink is not None and not run.errors:
+                    sink.write(rows)
+                batch = []
+        rows = self._batch(self._first_mentions(batch, run), run)
+        if sink is not None and not run.errors:
+            sink.write(rows)
+
+    def _rejects_path(self) -> Path:
         path = self.rejects_path or default_rejects_path(self.leads_file)
         if path.resolve() == self.leads_file.resolve():
             raise OutreachError(
                 f"{path} is the leads file: give the refused rows another path"
                 " (--rejects PATH), or rename the file you fixed"
             )
-        return RejectsFile(path, leads_header(self.leads_file))
+        return path
 
     def _leads(self, part: Part | None = None) -> Iterator[Lead | LeadError]:
         return read_leads(
@@ -461,7 +469,8 @@ class LeadsImport:
         batch: list[Lead] = []
         for item in self._leads(part):
             if isinstance(item, LeadError):
-                out.append(item)
+                if item.line != 1:  # (the header's problems are this process's to report)
+                    out.append(item)
                 continue
             batch.append(item)
             if len(batch) >= BATCH:
@@ -586,6 +595,24 @@ class LeadsImport:
             start=start,
             followups_s=followups_s,
         )
+
+
+class _OnceProgress:
+    """Reports each row once, however many passes a dry run makes: after a two-core pass given
+    up (`again`), the one-core pass reports only past where it had got to."""
+
+    def __init__(self, report: Progress):
+        self._report = report
+        self._reported = self._done = 0
+
+    def __call__(self, phase: str, count: int) -> None:
+        self._done += count
+        if self._done > self._reported:
+            self._report(phase, self._done - self._reported)
+            self._reported = self._done
+
+    def again(self) -> None:
+        self._done = 0
 
 
 def _accepting(problems: Callable[[ProviderName], list[str]]) -> Callable[[ProviderName], bool]:

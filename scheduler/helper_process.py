@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import IO, Any
 
 _END = b"\0" * 8  # a batch of length 0: the helper finished
 _POLL_S = 0.005
+STALL_S = 120.0  # a helper that writes nothing for this long is given up on
 
 
 class HelperFailed(Exception):
@@ -26,7 +28,14 @@ class HelperFailed(Exception):
 
 
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) > 1
+    """Whether a helper may be forked here and gains anything: another core to run on, and
+    no other thread in this process (a fork copies the locks they may hold, not the threads
+    that would release them: the API runs imports on worker threads)."""
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and len(os.sched_getaffinity(0)) > 1
+        and threading.active_count() == 1
+    )
 
 
 class Helper:
@@ -57,27 +66,38 @@ class Helper:
     def _read(self, source: IO[bytes], size: int) -> bytes:
         """The next `size` bytes, waiting for the helper to write them."""
         data = b""
+        waited_since = time.monotonic()
         while len(data) < size:
             chunk = source.read(size - len(data))
             if chunk:
                 data += chunk
-            elif self._process.is_alive():
-                time.sleep(_POLL_S)
-            elif not (chunk := source.read(size - len(data))):  # (it may have written, then ended)
-                raise HelperFailed(f"the helper process ended with code {self._process.exitcode}")
-            else:
+                waited_since = time.monotonic()
+            elif not self._process.is_alive():
+                # (It may have written the rest just before it ended.)
+                if not (chunk := source.read(size - len(data))):
+                    raise HelperFailed(f"the helper ended with code {self._process.exitcode}")
                 data += chunk
+            elif time.monotonic() - waited_since > STALL_S:
+                raise HelperFailed(f"the helper wrote nothing for {STALL_S:.0f} s")
+            else:
+                time.sleep(_POLL_S)
         return data
 
 
 def _run(work: Callable[[Callable[[Any], None]], None], path: Path) -> None:
-    with path.open("wb") as out:
+    parent = os.getppid()
+    try:
+        with path.open("wb") as out:
 
-        def send(batch: Any) -> None:
-            data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-            out.write(len(data).to_bytes(8, "little"))
-            out.write(data)
-            out.flush()
+            def send(batch: Any) -> None:
+                if os.getppid() != parent:  # the parent is gone: nobody will read this
+                    os._exit(1)
+                data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+                out.write(len(data).to_bytes(8, "little"))
+                out.write(data)
+                out.flush()
 
-        work(send)
-        out.write(_END)
+            work(send)
+            out.write(_END)
+    except Exception:  # the parent does the work itself, and reports what fails
+        os._exit(1)  # quietly: a traceback here would bypass the parent's redaction

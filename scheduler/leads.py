@@ -159,11 +159,11 @@ def _part_rows(
 def _up_to_mark(rows: Iterator[list[str]]) -> Iterator[list[str]]:
     for row in rows:
         if row and MARK in row[-1]:
-            if row == [MARK]:
+            if row == [MARK] and next(rows, None) is None:  # the mark, last (not a row of it)
                 return
-            break  # swallowed into a quoted cell that the cut went through
+            break  # swallowed into a quoted cell that the cut went through, or in the file
         yield row
-    raise PartMisaligned("a quoted cell spans the cut")
+    raise PartMisaligned("a quoted cell spans the cut, or the file holds the mark")
 
 
 class _Bounded(io.RawIOBase):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from scheduler.campaign_file import load_campaign
 from scheduler.campaign_import import LeadsImport, Plan
 from scheduler.campaigns import start_campaign
 from scheduler.helper_process import Helper
-from scheduler.leads import Part
+from scheduler.leads import MARK, Part
 from scheduler.steering import opt_out
 from worker.errors import CampaignInputError
 from worker.runtime import Runtime
@@ -73,25 +75,31 @@ def _leads(path: Path) -> Path:
         rows.append([url, name, company])
     rows[1500] = rows[2900] = [_url(2), "Again", "Co"]
     rows[2950][2] = "Acme\nWest"  # a quoted cell over two lines
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # (a BOM, as Excel)
+        writer = csv.writer(handle)  # (\r\n line ends)
         writer.writerow(["linkedin_url", "first_name", "company"])
-        writer.writerows(rows)
-        handle.write(f"{_url(5)},short row\n")
+        for number, row in enumerate(rows):
+            writer.writerow(row)
+            if number % 500 == 0:
+                handle.write("\r\n")  # a blank line
+        handle.write(f"{_url(5)},short row\r\n")
     return path
 
 
 def _dry_run(
     runtime: Runtime, campaign: str, leads: Path, tmp_path: Path, **options: Any
-) -> tuple[Plan | list[str], list[list[str]]]:
-    """The plan (or the errors) and the refused rows, sorted (each part writes its own in
-    line order; where a batch puts its refusals among the other part's is no promise)."""
+) -> tuple[Plan | list[str], list[list[str]], int]:
+    """The plan (or the errors), the refused rows, sorted (each part writes its own in line
+    order; where a batch puts its refusals among the other part's is no promise), and the
+    rows the progress callback was told of."""
     campaign_file = tmp_path / "split.toml"
     campaign_file.write_text(campaign, "utf-8")
     rejects = tmp_path / "rejects.csv"
+    progress: Counter[str] = Counter()
     run = LeadsImport(
-        runtime, load_campaign(campaign_file), leads, now=NOW, rejects=rejects, **options
-    )
+        runtime, load_campaign(campaign_file), leads, now=NOW, rejects=rejects,
+        progress=lambda phase, count: progress.update({phase: count}), **options,
+    )  # fmt: skip
     try:
         plan: Plan | list[str] = run.run()
     except CampaignInputError as exc:
@@ -101,7 +109,13 @@ def _dry_run(
         with rejects.open(encoding="utf-8") as written:
             rows = sorted(csv.reader(written))
         rejects.unlink()
-    return plan, rows
+    return plan, rows, progress["importing"]
+
+
+def _rows(leads: Path) -> int:
+    """The rows a leads file holds (blank lines and the header aside)."""
+    with leads.open(encoding="utf-8-sig", newline="") as handle:
+        return sum(1 for row in csv.reader(handle) if row) - 1
 
 
 class _CountingHelper(Helper):
@@ -120,6 +134,18 @@ def counting(monkeypatch: pytest.MonkeyPatch) -> type[_CountingHelper]:
     _CountingHelper.taken = 0
     monkeypatch.setattr(campaign_import, "Helper", _CountingHelper)
     return _CountingHelper
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Batches of 300 (so the helper sends several), and temporary files where a test sees
+    them (the helper's must be gone after each run)."""
+    monkeypatch.setattr(campaign_import, "BATCH", 300)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    yield scratch
+    assert not list(scratch.glob("outreach-helper-*"))
 
 
 @pytest.mark.parametrize("campaign", [PLAIN, VARIANTS], ids=["plain", "variants"])
@@ -146,8 +172,9 @@ def test_two_cores_plan_what_one_core_plans(
     )
     two = _dry_run(runtime, campaign, leads, tmp_path, skip_invalid=skip_invalid, parallel_from=1)
 
-    assert counting.taken > 0
+    assert counting.taken > 3  # the helper's batches, and no second (one-core) pass after them
     assert two == one
+    assert one[2] == _rows(leads)
     plan = one[0]
     if skip_invalid:
         assert isinstance(plan, Plan)
@@ -158,7 +185,8 @@ def test_two_cores_plan_what_one_core_plans(
             assert set(plan.variants) == {(1, "short"), (1, "long")}
     else:
         assert isinstance(plan, list) and len(plan) > 60
-        assert any("line 2902" in problem and "line 4" in problem for problem in plan)
+        # Line numbers hold across the cut: blank lines (one per 500 rows) count as lines.
+        assert any("line 2908, " in problem and problem.endswith("as line 5") for problem in plan)
 
 
 @pytest.mark.parametrize("where", ["mid-line", "in a quoted cell"])
@@ -196,3 +224,35 @@ def test_a_helper_that_dies_gives_the_one_core_run(
 
     monkeypatch.setattr(LeadsImport, "_check_part", die_halfway)
     assert _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=1) == one
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["linkedin_url,company", "\nlinkedin_url,first_name,company"],
+    ids=["lacking-a-field", "after-a-blank-line"],
+)
+def test_a_header_problem_is_reported_once(runtime: Runtime, tmp_path: Path, header: str) -> None:
+    leads = _leads(tmp_path / "leads.csv")
+    rows = leads.read_bytes().split(b"\r\n", 1)[1]
+    leads.write_bytes(header.encode() + b"\r\n" + rows)
+
+    one = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=False, parallel_from=None)
+    two = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=False, parallel_from=1)
+
+    assert two == one
+    assert isinstance(one[0], list) and len(one[0]) == 1 and ": line 1: " in one[0][0]
+
+
+def test_a_row_that_is_the_mark_itself_gives_the_one_core_run(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    leads = _leads(tmp_path / "leads.csv")
+    lines = leads.read_bytes().split(b"\r\n")
+    lines[len(lines) // 5] = MARK.encode()  # well inside the first part
+    leads.write_bytes(b"\r\n".join(lines))
+
+    one = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=None)
+    two = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=1)
+
+    assert two == one
+    assert isinstance(one[0], Plan) and one[0].recipients > 2800  # (the file was read)
