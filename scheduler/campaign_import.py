@@ -270,6 +270,7 @@ class LeadsImport:
         wrote the rows before it rolls back: either every row is written or none is."""
         parts = self._parts() if sink is None else None
         if parts is not None:
+            log.info("dry_run_on_two_cores", helper_from_line=parts[1].after + 1)
             try:
                 return self._run(None, parts)
             except (PartMisaligned, HelperFailed) as exc:

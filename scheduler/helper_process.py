@@ -29,12 +29,14 @@ class HelperFailed(Exception):
 
 def can_fork() -> bool:
     """Whether a helper may be forked here and gains anything: another core to run on, and
-    no other thread in this process (a fork copies the locks they may hold, not the threads
-    that would release them: the API runs imports on worker threads)."""
+    this process's main thread (a server's worker thread, as the API imports on, is not a
+    place to fork from). Other threads (the CLI's progress bar) are harmless: a fork copies
+    the locks they may hold, and the helper takes none of them (it writes no output and logs
+    nothing) and leaves with os._exit, flushing nothing this process had buffered."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
         and len(os.sched_getaffinity(0)) > 1
-        and threading.active_count() == 1
+        and threading.current_thread() is threading.main_thread()
     )
 
 
@@ -101,3 +103,4 @@ def _run(work: Callable[[Callable[[Any], None]], None], path: Path) -> None:
             out.write(_END)
     except Exception:  # the parent does the work itself, and reports what fails
         os._exit(1)  # quietly: a traceback here would bypass the parent's redaction
+    os._exit(0)

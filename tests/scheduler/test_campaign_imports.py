@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from scheduler import campaign_import
 from tests.cli_run import cli_env, run_cli
 from tests.scheduler.test_campaigns import VirtualClock, drive
 from worker.dev.sandbox.control import SandboxClient, sender_of
@@ -133,6 +134,32 @@ def test_skip_invalid_imports_the_good_rows_and_writes_each_refused_one_with_its
         "https://www.linkedin.com/in/ok-4": "Hi Eve, about your team.",
     }
     assert _status("spring", env)["steps"] == {"1": {"queued": 2}}
+
+
+def test_a_dry_run_over_a_big_file_uses_two_cores_behind_the_progress_bar(
+    env: dict[str, str], runtime: Runtime, tmp_path: Path
+) -> None:
+    rows = 140_000  # 9 MB: past the size from which a dry run uses two cores
+    leads = tmp_path / "big.csv"
+    with leads.open("w", encoding="utf-8") as out:
+        out.write("linkedin_url,first_name,company\n")
+        out.writelines(
+            f"https://www.linkedin.com/in/big-{i},P{i},Company {i % 97:04} Ltd\n"
+            for i in range(rows)
+        )
+    files = [_write(tmp_path / "spring.toml", SPRING), str(leads)]
+    assert leads.stat().st_size > campaign_import.PARALLEL_FROM_BYTES
+
+    shown = run_cli(["campaign", "start", *files, "--dry-run"], env, timeout=120)
+    as_json = run_cli(["campaign", "start", *files, "--dry-run", "--json"], env, timeout=120)
+
+    for done in (shown, as_json):  # (with the progress bar's thread, and without)
+        assert done.returncode == 0, done.stderr
+        assert "dry_run_on_two_cores" in done.stderr
+        assert "dry_run_reads_file_whole" not in done.stderr
+    plan = json.loads(as_json.stdout)
+    assert (plan["recipients"], plan["sends"], plan["rejected"]) == (rows, rows, 0)
+    assert runtime.store.find() == []
 
 
 CRM = """
