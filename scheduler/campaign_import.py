@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
 from scheduler.campaign_steps import Step, Variant
+from scheduler.dry_run_parts import check_part, take_checked
 from scheduler.estimates import finish_estimate
 from scheduler.file_parts import cut_in_two
 from scheduler.helper_process import Helper, HelperFailed, can_fork
@@ -91,29 +92,12 @@ class Rendered(NamedTuple):
     subject: str | None
 
 
-# A lead after every check that needs no other row, as a helper process sends it back (a plain
-# tuple: a million cross the pipe): line, recipient, its kind, why not to contact them (or None),
-# the providers that can send all of its steps, why none can (or None) and then the row's cells
-# (for the rejects file), step 1's text (a sample), each step's variant (when there are any).
-Checked = tuple[
-    int,
-    str,
-    RecipientKind,
-    str | None,
-    tuple[ProviderName, ...],
-    str | None,
-    list[str],
-    str,
-    tuple[str | None, ...] | None,
-]
-
-
 # A recipient's steps as checks see them: texts, subjects, each step's variant (when any).
 Steps = tuple[list[str], list[str], tuple[str | None, ...] | None]
 
 
 @dataclass
-class _Run:
+class ImportRun:
     """One pass's state."""
 
     plan: Plan
@@ -289,12 +273,12 @@ class LeadsImport:
     def _run(self, sink: BulkDeliveries | None, parts: tuple[Part, Part] | None) -> Plan:
         rejects_path = self._rejects_path() if self.skip_invalid else None
         # The helper forks first, before this pass opens its files.
-        helper = Helper(lambda send: self._check_part(parts[1], send)) if parts else None
+        helper = Helper(lambda send: check_part(self, parts[1], send, BATCH)) if parts else None
         rejects: RejectsFile | None = None
         try:
             if rejects_path is not None:
                 rejects = RejectsFile(rejects_path, leads_header(self.leads_file))
-            run = _Run(
+            run = ImportRun(
                 Plan(self.spec.name, rejects_file=rejects_path),
                 Assigner(self.pool),
                 sink.stamp(self.now) if sink is not None else self.now,
@@ -305,7 +289,7 @@ class LeadsImport:
                 self._pass(parts[0] if parts else None, sink, run)
                 if helper is not None:
                     for checked in helper.batches():
-                        self._take_checked(checked, run)
+                        take_checked(self, checked, run)
         finally:
             if helper is not None:
                 helper.close()
@@ -320,12 +304,12 @@ class LeadsImport:
         plan.finish_estimate = self.estimate(plan.per_account)
         return plan
 
-    def _pass(self, part: Part | None, sink: BulkDeliveries | None, run: _Run) -> None:
+    def _pass(self, part: Part | None, sink: BulkDeliveries | None, run: ImportRun) -> None:
         """Check the rows of `part` (all of them without), and give `sink` those to write."""
         batch: list[Lead] = []
-        for item in self._leads(part):
+        for item in self.leads(part):
             if isinstance(item, LeadError):
-                self._refuse(item, run)
+                self.refuse(item, run)
                 continue
             batch.append(item)
             if len(batch) >= BATCH:
@@ -346,7 +330,7 @@ class LeadsImport:
             )
         return path
 
-    def _leads(self, part: Part | None = None) -> Iterator[Lead | LeadError]:
+    def leads(self, part: Part | None = None) -> Iterator[Lead | LeadError]:
         return read_leads(
             self.leads_file,
             self.fields,
@@ -356,7 +340,7 @@ class LeadsImport:
             part=part,
         )
 
-    def _first_mentions(self, leads: list[Lead], run: _Run) -> list[Lead]:
+    def _first_mentions(self, leads: list[Lead], run: ImportRun) -> list[Lead]:
         """The leads whose recipient no earlier row named; the others are refused."""
         earlier = run.seen.earlier([(lead.recipient.value, lead.line) for lead in leads])
         if not earlier:
@@ -364,14 +348,14 @@ class LeadsImport:
         for lead in leads:
             first = earlier.get(lead.line)
             if first is not None:
-                self._refuse_repeat(lead.line, lead.recipient.kind, first, run)
+                self.refuse_repeat(lead.line, lead.recipient.kind, first, run)
         return [lead for lead in leads if lead.line not in earlier]
 
-    def _refuse_repeat(self, line: int, kind: RecipientKind, first: int, run: _Run) -> None:
+    def refuse_repeat(self, line: int, kind: RecipientKind, first: int, run: ImportRun) -> None:
         message = f"the same recipient as line {first}"
-        self._refuse(LeadError(line, COLUMN_OF[kind], message, [], first), run)
+        self.refuse(LeadError(line, COLUMN_OF[kind], message, [], first), run)
 
-    def _refuse(self, item: LeadError, run: _Run, *, counted: bool = False) -> None:
+    def refuse(self, item: LeadError, run: ImportRun, *, counted: bool = False) -> None:
         if not counted:  # a row done, all the same (a batch counts its own)
             self.progress("importing", 1)
         if run.rejects is None or item.line == 1:  # a header problem refuses the whole file
@@ -383,7 +367,7 @@ class LeadsImport:
             run.rejects.add(item.line, column + item.message, item.cells)
             run.plan.rejected += 1
 
-    def _batch(self, leads: list[Lead], run: _Run) -> list[Row]:
+    def _batch(self, leads: list[Lead], run: ImportRun) -> list[Row]:
         """Decide each lead of a batch; the rows to write for those taken."""
         plan, stamp = run.plan, run.stamp
         skips = self.skips([lead.recipient.value for lead in leads])
@@ -392,7 +376,7 @@ class LeadsImport:
             plan.recipients += 1
             why = skips.get(lead.recipient.value)
             if why is not None:
-                self._skipped(lead.recipient.value, why, plan)
+                self.count_skipped(lead.recipient.value, why, plan)
                 if why != ALREADY_HERE and run.writing:  # (the row is there already)
                     first, skipped = self.spec.accounts[0], Status.SKIPPED
                     rendered = self.render(lead)
@@ -406,13 +390,13 @@ class LeadsImport:
             problems = self.judge(lead.recipient, texts, subjects)
             account = run.assigner.assign(_accepting(problems))
             if account is None:
-                self._unsendable(lead.line, self.refusal(problems), lead.cells, run)
+                self.refuse_unsendable(lead.line, self.refusal(problems), lead.cells, run)
                 continue
             if run.writing:
                 for number, r in enumerate(rendered):
                     status = Status.QUEUED if number == 0 else Status.WAITING
                     rows.append(self.row(lead, number, r, account, status, stamp))
-            self._taken(account, lead.recipient.value, texts[0], variants, plan)
+            self.count_taken(account, lead.recipient.value, texts[0], variants, plan)
         self.progress("importing", len(leads))
         return rows
 
@@ -430,16 +414,16 @@ class LeadsImport:
         variants = tuple(r.variant.name for r in rendered) if self.has_variants else None
         return texts, subjects, variants
 
-    def _skipped(self, recipient: str, why: str, plan: Plan) -> None:
+    def count_skipped(self, recipient: str, why: str, plan: Plan) -> None:
         plan.skipped_count += 1
         if len(plan.skipped) < SAMPLES:
             plan.skipped[recipient] = why
 
-    def _unsendable(self, line: int, reason: str, cells: list[str], run: _Run) -> None:
+    def refuse_unsendable(self, line: int, reason: str, cells: list[str], run: ImportRun) -> None:
         run.plan.recipients -= 1
-        self._refuse(LeadError(line, None, reason, cells), run, counted=True)
+        self.refuse(LeadError(line, None, reason, cells), run, counted=True)
 
-    def _taken(
+    def count_taken(
         self,
         account: str,
         recipient: str,
@@ -459,76 +443,6 @@ class LeadsImport:
         """Why no account of the pool can send to a lead."""
         found = {p for provider in self.providers_used for p in problems(provider)}
         return f"no account in the pool can send this: {'; '.join(sorted(found))}"
-
-    # A dry run on two cores: the helper checks its part's leads alone (`_check_part`) and
-    # this process takes them in line order (`_take_checked`) as `_batch` takes its own.
-
-    def _check_part(self, part: Part, send: Callable[[list[Checked | LeadError]], None]) -> None:
-        """In the helper process: every lead of `part` checked alone, sent a batch at a time."""
-        self.runtime.engine.dispose(close=False)  # (the parent's connections stay its own)
-        out: list[Checked | LeadError] = []
-        batch: list[Lead] = []
-        for item in self._leads(part):
-            if isinstance(item, LeadError):
-                if item.line != 1:  # (the header's problems are this process's to report)
-                    out.append(item)
-                continue
-            batch.append(item)
-            if len(batch) >= BATCH:
-                out.extend(self._check_alone(batch))
-                send(out)
-                out, batch = [], []
-        out.extend(self._check_alone(batch))
-        send(out)
-
-    def _check_alone(self, leads: list[Lead]) -> list[Checked]:
-        skips = self.skips([lead.recipient.value for lead in leads])
-        nothing: tuple[ProviderName, ...] = ()
-        out: list[Checked] = []
-        for lead in leads:
-            recipient = lead.recipient
-            why = skips.get(recipient.value)
-            if why is not None:
-                skipped: Checked = (
-                    lead.line, recipient.value, recipient.kind, why, nothing, None, [], "", None
-                )  # fmt: skip
-                out.append(skipped)
-                continue
-            texts, subjects, variants = self.steps_of(lead)
-            problems = self.judge(recipient, texts, subjects)
-            accepting = tuple(p for p in self.providers_used if not problems(p))
-            refusal, cells = (None, []) if accepting else (self.refusal(problems), lead.cells)
-            out.append((
-                lead.line, recipient.value, recipient.kind, None, accepting, refusal, cells,
-                texts[0], variants,
-            ))  # fmt: skip
-        return out
-
-    def _take_checked(self, items: list[Checked | LeadError], run: _Run) -> None:
-        """What `_first_mentions` and `_batch` do, for a batch the helper checked."""
-        checked: list[Checked] = []
-        for item in items:
-            if isinstance(item, LeadError):
-                self._refuse(item, run)
-            else:
-                checked.append(item)
-        earlier = run.seen.earlier([(c[1], c[0]) for c in checked])
-        plan = run.plan
-        for line, recipient, kind, skip, accepting, refusal, cells, text, variants in checked:
-            first = earlier.get(line)
-            if first is not None:
-                self._refuse_repeat(line, kind, first, run)
-                continue
-            plan.recipients += 1
-            if skip is not None:
-                self._skipped(recipient, skip, plan)
-                continue
-            account = run.assigner.assign(accepting.__contains__)
-            if account is None:
-                self._unsendable(line, refusal or "", cells, run)
-                continue
-            self._taken(account, recipient, text, variants, plan)
-        self.progress("importing", len(checked) - len(earlier))
 
     def skips(self, recipients: list[str]) -> dict[str, str]:
         """Who not to contact, and why: already in this campaign (adding leads; first, as

@@ -218,11 +218,11 @@ def test_a_helper_that_dies_gives_the_one_core_run(
     leads = _leads(tmp_path / "leads.csv")
     one = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=None)
 
-    def die_halfway(self: LeadsImport, part: Part, send: Any) -> None:
+    def die_halfway(imports: LeadsImport, part: Part, send: Any, batch_size: int) -> None:
         send([])
         os._exit(3)
 
-    monkeypatch.setattr(LeadsImport, "_check_part", die_halfway)
+    monkeypatch.setattr(campaign_import, "check_part", die_halfway)
     assert _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=1) == one
 
 
