@@ -44,7 +44,7 @@ def check_part(
     batch: list[Lead] = []
     for item in imports.leads(part):
         if isinstance(item, LeadError):
-            if item.line != 1:  # (the header's problems are this process's to report)
+            if item.line != 1:  # (the header's problems are the command's to report)
                 out.append(item)
             continue
         batch.append(item)

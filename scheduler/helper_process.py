@@ -11,9 +11,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -35,9 +38,16 @@ def can_fork() -> bool:
     nothing) and leaves with os._exit, flushing nothing this process had buffered."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
-        and len(os.sched_getaffinity(0)) > 1
+        and _cores() > 1
         and threading.current_thread() is threading.main_thread()
     )
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class Helper:
@@ -49,7 +59,11 @@ class Helper:
         self._path = Path(name)
         context = multiprocessing.get_context("fork")
         self._process = context.Process(target=_run, args=(work, self._path), daemon=True)
-        self._process.start()
+        try:
+            self._process.start()
+        except OSError as exc:  # (no process to spare: the caller does the work itself)
+            self._path.unlink(missing_ok=True)
+            raise HelperFailed(f"no helper process: {exc}") from exc
 
     def batches(self) -> Iterator[Any]:
         with self._path.open("rb", buffering=0) as source:
@@ -88,6 +102,11 @@ class Helper:
 
 def _run(work: Callable[[Callable[[Any], None]], None], path: Path) -> None:
     parent = os.getppid()
+    # Nothing the helper does may write to the terminal: a lock on it may have been held by
+    # another thread at the fork, and what it would say bypasses the parent's redaction.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C stops the parent, which kills it)
+    warnings.simplefilter("ignore")
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (open until os._exit)
     try:
         with path.open("wb") as out:
 
@@ -101,6 +120,6 @@ def _run(work: Callable[[Callable[[Any], None]], None], path: Path) -> None:
 
             work(send)
             out.write(_END)
-    except Exception:  # the parent does the work itself, and reports what fails
-        os._exit(1)  # quietly: a traceback here would bypass the parent's redaction
+    except BaseException:  # the parent does the work itself, and reports what fails
+        os._exit(1)
     os._exit(0)

@@ -50,7 +50,8 @@ class Part(NamedTuple):
 
 
 class PartMisaligned(Exception):
-    """A part's cut did not fall between rows (a quoted cell spans it)."""
+    """A part's cut is not proven to fall between rows (a quoted cell spans it, it is not at
+    a line end, or the file itself holds the mark)."""
 
 
 class LeadError(NamedTuple):
@@ -139,8 +140,8 @@ def _part_rows(
     raw: io.BufferedReader, part: Part, delimiter: str
 ) -> tuple[Any, Iterator[list[str]]]:
     """A reader over a part's bytes and its rows. A part starts and stops where a line ends;
-    one that stops short of the end is followed by the mark, whose coming back alone proves
-    that its last line did not end inside a quoted cell."""
+    one that stops short of the end is followed by the mark, whose coming back as the last
+    row, alone, proves that its last line did not end inside a quoted cell."""
     for end in (part.start, part.stop):
         if end is not None:
             raw.seek(end - 1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import os
 import tempfile
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from scheduler import campaign_import
+from scheduler import campaign_import, helper_process
 from scheduler.campaign_file import load_campaign
 from scheduler.campaign_import import LeadsImport, Plan
 from scheduler.campaigns import start_campaign
@@ -119,9 +121,11 @@ def _rows(leads: Path) -> int:
 
 
 class _CountingHelper(Helper):
-    """A Helper that counts the batches taken from it (so a test knows the cut was used)."""
+    """A Helper that counts the batches taken from it (so a test knows the cut was used), and
+    the passes the dry run made over the file."""
 
     taken = 0
+    passes = 0
 
     def batches(self) -> Any:
         for batch in super().batches():
@@ -131,8 +135,15 @@ class _CountingHelper(Helper):
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> type[_CountingHelper]:
-    _CountingHelper.taken = 0
+    _CountingHelper.taken = _CountingHelper.passes = 0
     monkeypatch.setattr(campaign_import, "Helper", _CountingHelper)
+    one_pass = LeadsImport._run
+
+    def counted_pass(self: LeadsImport, *args: Any) -> Plan:
+        _CountingHelper.passes += 1
+        return one_pass(self, *args)
+
+    monkeypatch.setattr(LeadsImport, "_run", counted_pass)
     return _CountingHelper
 
 
@@ -170,9 +181,11 @@ def test_two_cores_plan_what_one_core_plans(
     one = _dry_run(
         runtime, campaign, leads, tmp_path, skip_invalid=skip_invalid, parallel_from=None
     )
+    counting.passes = counting.taken = 0
     two = _dry_run(runtime, campaign, leads, tmp_path, skip_invalid=skip_invalid, parallel_from=1)
 
-    assert counting.taken > 3  # the helper's batches, and no second (one-core) pass after them
+    assert counting.taken > 3  # the helper's batches
+    assert counting.passes == 1  # and no second (one-core) pass after them
     assert two == one
     assert one[2] == _rows(leads)
     plan = one[0]
@@ -256,3 +269,57 @@ def test_a_row_that_is_the_mark_itself_gives_the_one_core_run(
 
     assert two == one
     assert isinstance(one[0], Plan) and one[0].recipients > 2800  # (the file was read)
+
+
+def test_a_helper_that_stalls_gives_the_one_core_run(
+    runtime: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    leads = _leads(tmp_path / "leads.csv")
+    one = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=None)
+
+    def stall(imports: LeadsImport, part: Part, send: Any, batch_size: int) -> None:
+        time.sleep(60)
+
+    monkeypatch.setattr(campaign_import, "check_part", stall)
+    monkeypatch.setattr(helper_process, "STALL_S", 0.5)
+    started = time.monotonic()
+    assert _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=1) == one
+    assert time.monotonic() - started < 30
+
+
+def test_a_dry_run_off_the_main_thread_uses_one_core(
+    runtime: Runtime, tmp_path: Path, counting: type[_CountingHelper]
+) -> None:
+    leads = _leads(tmp_path / "leads.csv")
+    one = _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=None)
+    found: list[object] = []
+
+    # As the API runs an import: on a worker thread of a server.
+    thread = threading.Thread(
+        target=lambda: found.append(
+            _dry_run(runtime, PLAIN, leads, tmp_path, skip_invalid=True, parallel_from=1)
+        )
+    )
+    thread.start()
+    thread.join()
+
+    assert found == [one]
+    assert counting.taken == 0
+
+
+def test_a_failure_after_the_fork_leaves_no_helper_behind(
+    runtime: Runtime, tmp_path: Path, counting: type[_CountingHelper]
+) -> None:
+    leads = _leads(tmp_path / "leads.csv")
+    (tmp_path / "a-file").write_text("", "utf-8")
+    campaign_file = tmp_path / "split.toml"
+    campaign_file.write_text(PLAIN, "utf-8")
+    run = LeadsImport(
+        runtime, load_campaign(campaign_file), leads, skip_invalid=True,
+        rejects=tmp_path / "a-file" / "rejects.csv", parallel_from=1,
+    )  # fmt: skip
+
+    with pytest.raises(OSError):  # the rejects file cannot be made: after the fork
+        run.run()
+
+    assert counting.passes == 1  # (the autouse fixture checks its file is gone)
