@@ -250,9 +250,9 @@ class LeadsImport:
     def run(self, sink: BulkDeliveries | None = None) -> Plan:
         """One pass over the file (a dry run on two cores that is given up makes a second):
         check every row and, given a `sink` (the import's transaction), write the rows of the
-        recipients taken. Any error (without
-        `skip_invalid`) is raised after the whole file was read, so the transaction that
-        wrote the rows before it rolls back: either every row is written or none is."""
+        recipients taken. Any error (without `skip_invalid`) is raised after the whole file
+        was read, so the transaction that wrote the rows before it rolls back: either every
+        row is written or none is."""
         parts = self._parts() if sink is None else None
         if parts is not None:
             log.info("dry_run_on_two_cores", helper_from_line=parts[1].after + 1)
