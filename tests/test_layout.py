@@ -62,3 +62,15 @@ def test_the_production_entry_points_load_no_dev_tool() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_command_line_loads_celery_and_alembic_only_for_the_commands_that_use_them() -> None:
+    # A tenth of a second each, on every `outreach` command (campaign start, status…).
+    probe = (
+        "import sys, scheduler.cli;"
+        " print(sorted({m.split('.')[0] for m in sys.modules} & {'celery', 'kombu', 'alembic'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert result.stdout.strip() == "[]"

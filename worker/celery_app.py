@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from celery import Celery
 
+from worker.keys import CELERY_QUEUE
 from worker.redis_connect import celery_broker
 
 SEND_TASK = "outreach.send"
 CHECK_TASK = "outreach.check"
 INBOX_TASK = "outreach.read_inbox"
 WEBHOOK_TASK = "outreach.webhook"
-QUEUE = "outreach"
+QUEUE = CELERY_QUEUE
 
 TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Shared with the benchmark's bare-task baseline, so the comparison runs on equal terms.

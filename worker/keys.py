@@ -1,6 +1,7 @@
 """Every Redis key outreach uses, here and nowhere else: the Lua scripts receive theirs in KEYS.
 Redis only indexes the database: `outreach recover` rebuilds all of these from it.
 
+    outreach                     LIST Celery's queue of due tasks (kombu names it after the queue)
     outreach:accounts            ZSET account -> earliest time it may have something to release
     outreach:{<account>}:queue   ZSET delivery id -> due time (the account's queue)
     outreach:{<account>}:pace    HASH inflight, inflight_since, inflight_due, next_at,
@@ -26,6 +27,7 @@ slots; the README says why outreach runs on one Redis, not a Cluster.
 from __future__ import annotations
 
 PREFIX = "outreach"
+CELERY_QUEUE = PREFIX
 ACCOUNTS = f"{PREFIX}:accounts"
 INFLIGHT = f"{PREFIX}:inflight"
 CHECKS = f"{PREFIX}:checks"

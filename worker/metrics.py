@@ -22,7 +22,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
 from worker import keys
-from worker.celery_app import QUEUE
 
 # Provider answers take tens of milliseconds to tens of seconds (a slow LinkedIn session).
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
@@ -113,7 +112,7 @@ class QueueCollector(Collector):
             pipe.zcard(keys.queue(account))
             pipe.hget(keys.pace(account), "paused_until")
         pipe.zcard(keys.CHECKS)
-        pipe.llen(QUEUE)
+        pipe.llen(keys.CELERY_QUEUE)
         answers = pipe.execute()
         now = time.time()  # pause times are written from the processes' clocks too
         depth = GaugeMetricFamily(

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from scheduler.cli.common import MetricsPort, stop_on_signals
-from scheduler.processes import run_scheduler, run_worker
 from scheduler.recovery import recover as recover_from_database
 from worker.runtime import get_runtime
 
@@ -21,6 +20,9 @@ def worker(
     metrics_port: MetricsPort = None,
 ) -> None:
     """Run a Celery worker; run as many as you like, on any machine."""
+    # Celery is imported by the commands that run it, not by every `outreach` command.
+    from scheduler.processes import run_worker  # noqa: PLC0415
+
     runtime = get_runtime()
     port = runtime.settings.metrics_port if metrics_port is None else metrics_port
     run_worker(runtime, concurrency, port)
@@ -29,6 +31,8 @@ def worker(
 @processes_app.command()
 def scheduler(metrics_port: MetricsPort = None) -> None:
     """Release due jobs to the workers; two or more may run at once."""
+    from scheduler.processes import run_scheduler  # noqa: PLC0415
+
     runtime = get_runtime()
     port = runtime.settings.metrics_port if metrics_port is None else metrics_port
     run_scheduler(runtime, port, stop_on_signals())

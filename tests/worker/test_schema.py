@@ -27,6 +27,22 @@ def test_migrations_build_the_models_schema_on_an_empty_database(
         )
 
 
+def test_the_revision_processes_need_is_the_newest_migration() -> None:
+    # `HEAD` saves every process Alembic's import; a new migration must move it too.
+    assert schema.head() == schema.migrations_head(), "set worker.schema.HEAD"
+
+
+def test_the_database_revision_is_read_as_alembic_records_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    with empty_database(database_url, tmp_path) as engine:
+        schema.upgrade(engine, "0003")
+        assert schema.current(engine) == "0003"
+
+        schema.downgrade(engine, "base")  # the version table stays, empty
+        assert schema.current(engine) is None
+
+
 def test_downgrading_to_empty_and_upgrading_again_works(database_url: str, tmp_path: Path) -> None:
     with empty_database(database_url, tmp_path) as engine:
         schema.upgrade(engine)
