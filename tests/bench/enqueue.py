@@ -3,6 +3,11 @@
 
     python -m tests.bench.enqueue [RECIPIENTS ...]      (default: 100000)
 
+This machine's speed wanders by a third from one minute to the next, so each size below
+`REPEAT_UNDER` recipients is measured `ROUNDS` times, the three modes interleaved: the figures
+are medians (the peak memory, the highest), and the ratio's range over the rounds is printed
+beside the ratio of medians.
+
 For each size and database (SQLite always; PostgreSQL when OUTREACH_TEST_DATABASE_URL names
 one), in fresh processes so each peak memory is its own:
 - `outreach campaign start --dry-run` (check everything, write nothing);
@@ -21,6 +26,7 @@ import json
 import os
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +45,7 @@ from worker.settings import Settings
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 ACCOUNTS = {f"s{i:02d}": "linkup" for i in range(50)}
+ROUNDS, REPEAT_UNDER = 3, 500_000
 TEXTS = (
     "Hi {first_name}, I saw your work at {company}.",
     "Following up, {first_name}.",
@@ -180,18 +187,32 @@ def main() -> None:
             write_files(work, size)
             print(f"{size:,} recipients x 3 steps, 50 accounts, through `outreach`:")
             for name, url in databases.items():
-                dry = measure("dry", work, url, redis_url)
-                start = measure("start", work, url, redis_url)
-                base = measure("bare", work, url, redis_url)
+                rounds = ROUNDS if size < REPEAT_UNDER else 1
+                runs = [
+                    {mode: measure(mode, work, url, redis_url) for mode in ("dry", "start", "bare")}
+                    for _ in range(rounds)
+                ]
+                dry, start, base = (_median(runs, mode) for mode in ("dry", "start", "bare"))
+                ratios = sorted(r["start"]["seconds"] / r["bare"]["seconds"] for r in runs)
+                spread = f" (rounds {ratios[0]:.2f}-{ratios[-1]:.2f})" if rounds > 1 else ""
                 bulk = "binary COPY" if name == "postgresql" else "executemany"
                 print(
                     f"  {name}: campaign start {start['seconds']:.1f} s"
                     f" ({start['sends'] / start['seconds']:,.0f} rows/s, peak"
                     f" {start['peak_mb']:.0f} MB); bare {bulk} {base['seconds']:.1f} s"
                     f" (rows held in memory, peak {base['peak_mb']:.0f} MB): ratio"
-                    f" {start['seconds'] / base['seconds']:.2f}x; dry run"
+                    f" {start['seconds'] / base['seconds']:.2f}x{spread}; dry run"
                     f" {dry['seconds']:.1f} s, peak {dry['peak_mb']:.0f} MB"
+                    + (f"; medians of {rounds} rounds" if rounds > 1 else "")
                 )
+
+
+def _median(runs: list[dict[str, dict[str, float]]], mode: str) -> dict[str, float]:
+    """Each figure of `mode`, its median over the rounds; the peak memory, its highest."""
+    return {
+        key: (max if key == "peak_mb" else statistics.median)(run[mode][key] for run in runs)
+        for key in runs[0][mode]
+    }
 
 
 if __name__ == "__main__":
