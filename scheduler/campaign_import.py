@@ -7,8 +7,7 @@ handed to the bulk writer of the import's one transaction. By default any error 
 writing, the rest of the file is still checked so that every mistake is reported, and the
 transaction rolls back; with `skip_invalid` each refused row goes to the rejects file instead.
 
-What a recipient gets is decided by seeds drawn from their idempotency key, never by chance at
-render time: the same person gets the same variant and spintax on both passes and in reports.
+What each lead gets, and whether a provider can send it, is `lead_steps`'s.
 """
 
 from __future__ import annotations
@@ -19,17 +18,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scheduler.assignment import Assigner
 from scheduler.campaign_file import CampaignSpec
-from scheduler.campaign_steps import Step, Variant
 from scheduler.dry_run_parts import check_part, take_checked
 from scheduler.estimates import finish_estimate
 from scheduler.file_parts import cut_in_two
 from scheduler.helper_process import Helper, HelperFailed, can_fork
-from scheduler.idempotency import campaign_step_keys
+from scheduler.lead_steps import LeadSteps, Rendered
 from scheduler.leads import (
     RECIPIENT_COLUMNS,
     Lead,
@@ -43,21 +41,17 @@ from scheduler.rejects import RejectsFile, default_rejects_path
 from scheduler.seen import SeenRecipients
 from worker.accounts import ProviderName
 from worker.bulk_deliveries import BulkDeliveries, Row
-from worker.errors import CampaignFileError, CampaignInputError, OutreachError, Problem
+from worker.errors import CampaignInputError, OutreachError
 from worker.logs import get_logger
 from worker.models import MediaRecord, Status
-from worker.providers import check_addressed, check_options
-from worker.providers.base import MediaFile, SendRequest
-from worker.recipients import Recipient, RecipientKind, parse_recipient
+from worker.recipients import RecipientKind
 from worker.runtime import Runtime
 
 BATCH = 2000
-MAX_SUBJECT = 500  # the deliveries table's column
 ALREADY_HERE = "already in this campaign"
 SAMPLES = 20  # skipped recipients kept to show; the rest are counted
 Progress = Callable[[str, int], None]  # ("importing", rows done since)
 COLUMN_OF = {kind: column for column, kind in RECIPIENT_COLUMNS.items()}
-_PROBE = parse_recipient("urn:li:fsd_profile:ACoAAProbe")  # any URN, to check a step alone
 # A dry run over a file this big reads it on two cores (`run`); the first part, this process's,
 # is the smaller, as this process also does what needs every row in order.
 PARALLEL_FROM_BYTES = 8 << 20
@@ -81,19 +75,6 @@ class Plan:
     duplicates: int = 0  # rows naming a recipient an earlier row named (skip_invalid)
     rejects_file: Path | None = None
     variants: Counter[tuple[int, str]] = field(default_factory=Counter)  # (step, name) -> count
-
-
-class Rendered(NamedTuple):
-    """One step as one recipient gets it."""
-
-    key: str
-    variant: Variant
-    text: str
-    subject: str | None
-
-
-# A recipient's steps as checks see them: texts, subjects, each step's variant (when any).
-Steps = tuple[list[str], list[str], tuple[str | None, ...] | None]
 
 
 @dataclass
@@ -134,8 +115,6 @@ class LeadsImport:
         self.skip_invalid = skip_invalid
         self.rejects_path = rejects
         self.parallel_from = parallel_from
-        self.fields = list(dict.fromkeys(f for step in spec.steps for f in step.fields))
-        self.required = list(dict.fromkeys(f for step in spec.steps for f in step.required))
         self.pool: list[tuple[str, ProviderName, int]] = []  # (account, provider, daily cap)
         self.providers: dict[str, ProviderName] = {}
         for name in spec.accounts:
@@ -143,109 +122,8 @@ class LeadsImport:
             self.providers[name] = account.provider
             cap = account.daily_limit or runtime.settings.daily_limit
             self.pool.append((name, account.provider, min(cap, spec.daily_limit or cap)))
-        self.providers_used = list(dict.fromkeys(provider for _, provider, _ in self.pool))
-        # Per step: whether a recipient's text is drawn (variants, spintax) from their key.
-        self.draws = [
-            len(step.variants) > 1
-            or any(v.template.spins or (v.subject and v.subject.spins) for v in step.variants)
-            for step in spec.steps
-        ]
-        self.has_variants = any(len(step.variants) > 1 for step in spec.steps)
-        self.any_draws = any(self.draws)
-        # With no draws and no subjects, each step's one text as a str.format string.
-        self.plain: list[tuple[Variant, str]] | None = None
-        if not self.any_draws and all(
-            s.variants[0].subject is None and s.variants[0].template.simple is not None
-            for s in spec.steps
-        ):
-            self.plain = [(s.variants[0], s.variants[0].template.simple or "") for s in spec.steps]
-        self.check_steps()
-
-    def check_steps(self) -> None:
-        """Every step must be sendable by at least one provider of the campaign's accounts;
-        leads then go only to accounts whose provider can send all of their steps. A step's
-        own fields are checked here, once; each recipient's address and texts in `judge`."""
-        providers = self.providers_used
-        self.refused_options: dict[ProviderName, list[str]] = {p: [] for p in providers}
-        problems = []
-        for i, step in enumerate(self.spec.steps, start=1):
-            for variant in step.variants:
-                subject = variant.subject.text if variant.subject else None
-                request = self.request(step, _PROBE, "probe", subject)
-                refusals = {p: check_options(p, request) for p in providers}
-                for provider, found in refusals.items():
-                    self.refused_options[provider] += map(str, found)
-                if all(refusals.values()):
-                    at = f"steps[{i}]" + (f".variants[{variant.name}]" if variant.name else "")
-                    why = "; ".join(
-                        f"{provider}: {', '.join(map(str, found))}"
-                        for provider, found in refusals.items()
-                    )
-                    problems.append(Problem(at, f"no account of this campaign can send it ({why})"))
-        if problems:
-            raise CampaignFileError(f"campaign {self.spec.name!r}", problems)
-
-    def request(
-        self, step: Step, recipient: Recipient, text: str, subject: str | None
-    ) -> SendRequest:
-        """What a provider is asked to check (a stand-in for the file: only its type counts)."""
-        media = step.media
-        probe = MediaFile(media.content_type, b"") if media is not None else None
-        return SendRequest(recipient, text, subject, step.inmail, step.media_link, probe)
-
-    def render(self, lead: Lead, *, keyed: bool = True) -> list[Rendered]:
-        """Each step for `lead`; without `keyed` (a dry run) no key is made unless a draw
-        (A/B variant, spintax) needs its seed."""
-        steps = self.spec.steps
-        if keyed or self.any_draws:
-            keys = campaign_step_keys(self.spec.name, lead.recipient.value, len(steps))
-        else:
-            keys = [""] * len(steps)
-        values = lead.values
-        if self.plain is not None:  # the usual campaign: nothing drawn, one pass in C per text
-            return [
-                Rendered(key, variant, text.format_map(values), None)
-                for key, (variant, text) in zip(keys, self.plain, strict=True)
-            ]
-        out = []
-        for step, key, draws in zip(steps, keys, self.draws, strict=True):
-            variant = step.pick(int(key[16:32], 16)) if len(step.variants) > 1 else step.variants[0]
-            template, subject = variant.template, variant.subject
-            seed = int(key[:16], 16) if draws else 0
-            out.append(
-                Rendered(
-                    key,
-                    variant,
-                    template.render(lead.values, seed),
-                    subject.render(lead.values, seed) if subject else None,
-                )
-            )
-        return out
-
-    def judge(
-        self, recipient: Recipient, texts: list[str], subjects: list[str]
-    ) -> Callable[[ProviderName], list[str]]:
-        """For one lead's texts and subjects: what a provider would refuse in any of its
-        steps (each provider is asked at most once per lead)."""
-        by_provider: dict[ProviderName, list[str]] = {}
-        too_long = [
-            f"subject: is {len(subject)} characters; outreach keeps {MAX_SUBJECT}"
-            for subject in subjects
-            if len(subject) > MAX_SUBJECT
-        ]
-
-        def problems(provider: ProviderName) -> list[str]:
-            found = by_provider.get(provider)
-            if found is None:
-                addressed = check_addressed(provider, recipient, texts)
-                found = by_provider[provider] = [
-                    *self.refused_options[provider],
-                    *map(str, addressed),
-                    *too_long,
-                ]
-            return found
-
-        return problems
+        providers_used = list(dict.fromkeys(provider for _, provider, _ in self.pool))
+        self.steps = LeadSteps(spec, providers_used)
 
     def run(self, sink: BulkDeliveries | None = None) -> Plan:
         """One pass over the file (a dry run on two cores that is given up makes a second):
@@ -334,8 +212,8 @@ class LeadsImport:
     def leads(self, part: Part | None = None) -> Iterator[Lead | LeadError]:
         return read_leads(
             self.leads_file,
-            self.fields,
-            required=self.required,
+            self.steps.fields,
+            required=self.steps.required,
             columns=self.spec.columns,
             dedupe=False,  # _first_mentions does, on disk
             part=part,
@@ -380,18 +258,18 @@ class LeadsImport:
                 self.count_skipped(lead.recipient.value, why, plan)
                 if why != ALREADY_HERE and run.writing:  # (the row is there already)
                     first, skipped = self.spec.accounts[0], Status.SKIPPED
-                    rendered = self.render(lead)
+                    rendered = self.steps.render(lead)
                     rows.append(self.row(lead, 0, rendered[0], first, skipped, stamp, why))
                 continue
             if run.writing:
-                rendered = self.render(lead)
-                texts, subjects, variants = self.steps_in(rendered)
+                rendered = self.steps.render(lead)
+                texts, subjects, variants = self.steps.steps_in(rendered)
             else:
-                texts, subjects, variants = self.steps_of(lead)
-            problems = self.judge(lead.recipient, texts, subjects)
+                texts, subjects, variants = self.steps.steps_of(lead)
+            problems = self.steps.judge(lead.recipient, texts, subjects)
             account = run.assigner.assign(_accepting(problems))
             if account is None:
-                self.refuse_unsendable(lead.line, self.refusal(problems), lead.cells, run)
+                self.refuse_unsendable(lead.line, self.steps.refusal(problems), lead.cells, run)
                 continue
             if run.writing:
                 for number, r in enumerate(rendered):
@@ -400,20 +278,6 @@ class LeadsImport:
             self.count_taken(account, lead.recipient.value, texts[0], variants, plan)
         self.progress("importing", len(leads))
         return rows
-
-    def steps_of(self, lead: Lead) -> Steps:
-        """What a dry run needs of `lead`'s steps; in the usual campaign made straight by
-        str.format, as `render` would make them but without the rest of a row."""
-        if self.plain is None:
-            return self.steps_in(self.render(lead, keyed=False))
-        values = lead.values
-        return [text.format_map(values) for _, text in self.plain], [], None
-
-    def steps_in(self, rendered: list[Rendered]) -> Steps:
-        texts = [r.text for r in rendered]
-        subjects = [r.subject for r in rendered if r.subject]
-        variants = tuple(r.variant.name for r in rendered) if self.has_variants else None
-        return texts, subjects, variants
 
     def count_skipped(self, recipient: str, why: str, plan: Plan) -> None:
         plan.skipped_count += 1
@@ -439,11 +303,6 @@ class LeadsImport:
                 plan.variants[(number, name)] += 1
         if account not in plan.samples:
             plan.samples[account] = (recipient, first_text)
-
-    def refusal(self, problems: Callable[[ProviderName], list[str]]) -> str:
-        """Why no account of the pool can send to a lead."""
-        found = {p for provider in self.providers_used for p in problems(provider)}
-        return f"no account in the pool can send this: {'; '.join(sorted(found))}"
 
     def skips(self, recipients: list[str]) -> dict[str, str]:
         """Who not to contact, and why: already in this campaign (adding leads; first, as

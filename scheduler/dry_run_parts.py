@@ -70,10 +70,11 @@ def check_alone(imports: LeadsImport, leads: list[Lead]) -> list[Checked]:
             )  # fmt: skip
             out.append(skipped)
             continue
-        texts, subjects, variants = imports.steps_of(lead)
-        problems = imports.judge(recipient, texts, subjects)
-        accepting = tuple(p for p in imports.providers_used if not problems(p))
-        refusal, cells = (None, []) if accepting else (imports.refusal(problems), lead.cells)
+        steps = imports.steps
+        texts, subjects, variants = steps.steps_of(lead)
+        problems = steps.judge(recipient, texts, subjects)
+        accepting = tuple(p for p in steps.providers if not problems(p))
+        refusal, cells = (None, []) if accepting else (steps.refusal(problems), lead.cells)
         out.append((
             lead.line, recipient.value, recipient.kind, None, accepting, refusal, cells,
             texts[0], variants,
