@@ -11,7 +11,8 @@ from pathlib import Path
 import redis
 
 from tests.fakes import SECRETS
-from worker.store import DeliveryStore, create_engine
+from worker.database import create_engine
+from worker.store import DeliveryStore
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 ACCOUNTS_FILE = """

@@ -26,13 +26,13 @@ from sqlalchemy import text
 from tests.databases import reset_to_migrations
 from tests.fakes import ACCOUNTS_DOCUMENT, SECRETS, account_secrets, accounts_toml
 from worker.accounts import Accounts, parse_accounts
+from worker.database import create_engine
 from worker.dev.embedded import EmbeddedRedis
 from worker.dev.sandbox.control import SandboxClient
 from worker.dev.sandbox.server import Sandbox
 from worker.providers.http import build_client
 from worker.runtime import Runtime
 from worker.settings import Settings
-from worker.store import create_engine
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from worker import schema
-from worker.store import create_engine
+from worker.database import create_engine
 
 
 def reset_to_migrations(engine: Engine) -> None:

@@ -17,11 +17,11 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from worker.database import database_away
 from worker.logs import get_logger
 from worker.models import Delivery
 from worker.policy import Decision
 from worker.runtime import Runtime
-from worker.store import database_away
 
 log = get_logger("outreach.database_outage")
 

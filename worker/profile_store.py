@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from worker.database import insert_for
 from worker.models import Delivery, ProfileUrn, Status
-from worker.store import insert_for
 
 _PROFILES: sa.Table = ProfileUrn.__table__  # type: ignore[attr-defined]
 

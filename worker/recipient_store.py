@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from worker.database import among, insert_for
 from worker.models import REPLY_TEXT_CHARS, RecipientFlag, ReplyHow, ReplyRecord
-from worker.store import among, insert_for
 from worker.webhooks.store import OutboxRow, write_outbox
 
 REPLY_BATCH = 500  # rows per INSERT: 10 parameters each, well under SQLite's limit

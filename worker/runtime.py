@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from worker import schema
 from worker.accounts import Accounts, load_accounts
 from worker.campaign_store import CampaignStore
+from worker.database import create_engine
 from worker.due_index import DueIndex
 from worker.errors import ConfigurationError
 from worker.policy import Policy
@@ -24,7 +25,7 @@ from worker.providers.http import shared_client
 from worker.recipient_store import RecipientStore
 from worker.redis_connect import redis_client
 from worker.settings import Settings, get_settings
-from worker.store import DeliveryStore, create_engine
+from worker.store import DeliveryStore
 from worker.webhooks.outbox import Outbox
 from worker.webhooks.store import WebhookStore
 

@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.accounts import Account
+from worker.database import database_away
 from worker.database_outage import DatabaseOutage
 from worker.errors import UnknownAccountError
 from worker.lifecycle import Lifecycle, awaits_profile
@@ -48,7 +49,6 @@ from worker.recipients import parse_recipient
 from worker.reply_check import ReplyCheck, Stop, Wait
 from worker.runtime import Runtime
 from worker.sequences import verdict
-from worker.store import database_away
 
 GIVE_BACK_S = 5.0  # a delivery given back for want of a database is due again this much later
 

@@ -10,8 +10,8 @@ import typer
 from sqlalchemy import Engine
 
 from worker import schema
+from worker.database import create_engine
 from worker.settings import get_settings
-from worker.store import create_engine
 
 
 @contextmanager

@@ -122,7 +122,7 @@ def bare(database_url: str, leads: Path) -> float:
         now = datetime.now(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
         rows = bare_rows(leads, now)
         connection = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-        # As outreach's engine sets them (worker.store.create_engine): a fair comparison.
+        # As outreach's engine sets them (worker.database.create_engine): a fair comparison.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         marks = ", ".join("?" for _ in COLUMNS)

@@ -12,7 +12,7 @@ import redis
 from tests.cli_run import pipeline_env, run_cli
 from tests.webhook_receiver import TEST_SECRET, Receiver
 from worker import keys
-from worker.store import create_engine
+from worker.database import create_engine
 from worker.webhooks.events import EventType, new_event
 from worker.webhooks.store import DEAD, OutboxRow, WebhookStore
 

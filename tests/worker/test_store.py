@@ -1,4 +1,4 @@
-"""The delivery store's connection handling and its one-statement claim."""
+"""The delivery store: the one-statement claim and its caps, and the lookups of recipients."""
 
 from __future__ import annotations
 
@@ -9,31 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from scheduler.producer import enqueue_message
-from worker import store as store_module
 from worker.models import Attempt, Status
 from worker.runtime import Runtime
 from worker.store import DailyCaps
-
-
-def test_a_connection_the_server_dropped_while_idle_is_replaced_before_use(
-    make_runtime: Callable[..., Runtime], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    runtime = make_runtime({"alice": "linkup"})
-    engine = runtime.engine
-    if engine.dialect.name != "postgresql":
-        pytest.skip("only a server can drop a pooled connection")
-    monkeypatch.setattr(store_module, "PING_AFTER_IDLE_S", 0.0)
-    engine.dispose()
-    with engine.connect() as connection:  # the pool now holds exactly this connection
-        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
-    other = sa.create_engine(str(engine.url.render_as_string(hide_password=False)))
-    with other.connect() as admin:
-        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    other.dispose()
-
-    assert runtime.store.get(1) is None  # no error: the dead connection was pinged and replaced
-    with engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
 
 
 def test_the_claim_refuses_a_send_over_the_daily_cap_in_the_same_statement(
