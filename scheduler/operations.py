@@ -90,7 +90,7 @@ class AccountSummary:
 
 def account_summaries(runtime: Runtime) -> list[AccountSummary]:
     now = datetime.now(UTC)
-    counts = {c.account: c for c in runtime.store.account_counts(now)}
+    counts = {c.account: c for c in runtime.reports.account_counts(now)}
     summaries = []
     for name, account in runtime.accounts.items():
         state = runtime.due_index.state(name)

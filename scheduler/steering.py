@@ -37,7 +37,7 @@ def campaign_lines(runtime: Runtime) -> list[dict[str, Any]]:
     lines = []
     for campaign in runtime.campaigns.all():
         counts: dict[str, int] = {}
-        for _, state, count in runtime.store.step_counts(campaign.name):
+        for _, state, count in runtime.reports.step_counts(campaign.name):
             counts[state] = counts.get(state, 0) + count
         sent = counts.pop("sent", 0)
         pending = counts.pop("queued", 0) + counts.pop("waiting", 0)
@@ -125,10 +125,10 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
     moment = now or datetime.now(UTC)
     campaign = _campaign(runtime, name)
     steps: dict[int, dict[str, int]] = {}
-    for step, status, count in runtime.store.step_counts(name):
+    for step, status, count in runtime.reports.step_counts(name):
         steps.setdefault(step + 1, {})[status] = count
-    pending = runtime.store.pending_by_account(name)
-    sent = runtime.store.sent_by(name)
+    pending = runtime.reports.pending_by_account(name)
+    sent = runtime.reports.sent_by(name)
     counts = runtime.recipients.reply_counts(name)
     lines = []
     capacities = {}
@@ -161,7 +161,7 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
         window = window_of(campaign)
         first = runtime.accounts.find(campaign.accounts.split(",")[0])
         start = window.next_open(moment, ZoneInfo(first.timezone if first else "UTC"))
-        delays_s = sum(runtime.store.waiting_delays(name).values())
+        delays_s = sum(runtime.reports.waiting_delays(name).values())
         estimate = finish_estimate(
             runtime, pending, capacities, window=window, start=start, followups_s=delays_s
         )
@@ -174,7 +174,7 @@ def campaign_report(runtime: Runtime, name: str, now: datetime | None = None) ->
     replied_in_all = runtime.recipients.replied_recipients(name)
     variants = [
         VariantLine(step + 1, variant, n, replied, _rate(replied, n))
-        for (step, variant), (n, replied) in sorted(runtime.store.variant_counts(name).items())
+        for (step, variant), (n, replied) in sorted(runtime.reports.variant_counts(name).items())
     ]
     return CampaignReport(
         name,

@@ -17,6 +17,7 @@ from worker import schema
 from worker.accounts import Accounts, load_accounts
 from worker.campaign_store import CampaignStore
 from worker.database import create_engine
+from worker.delivery_reports import DeliveryReports
 from worker.due_index import DueIndex
 from worker.errors import ConfigurationError
 from worker.policy import Policy
@@ -93,6 +94,11 @@ class Runtime:
     def store(self) -> DeliveryStore:
         """Deliveries and attempts."""
         return DeliveryStore(self.engine)
+
+    @cached_property
+    def reports(self) -> DeliveryReports:
+        """What campaign and account reports count in the delivery table."""
+        return DeliveryReports(self.engine)
 
     @cached_property
     def campaigns(self) -> CampaignStore:

@@ -25,7 +25,6 @@ from worker.models import (
     CampaignStatus,
     Delivery,
     RecipientFlag,
-    ReplyRecord,
     Status,
     UTCDateTime,
 )
@@ -41,16 +40,6 @@ CONTACTED = (
     Status.SENT,
     Status.UNKNOWN,
 )
-
-
-@dataclass(frozen=True)
-class AccountCounts:
-    account: str
-    queued: int
-    in_progress: int
-    sent_today: int
-    failed: int
-    unknown: int
 
 
 _DELIVERIES: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
@@ -442,39 +431,6 @@ class DeliveryStore:
         with self.engine.connect() as connection:
             return int(connection.execute(_sends_since(account, since, campaign)).scalar_one())
 
-    def step_counts(self, campaign: str) -> list[tuple[int, str, int]]:
-        statement = (
-            sa.select(col(Delivery.step), col(Delivery.status), sa.func.count())
-            .where(col(Delivery.campaign) == campaign)
-            .group_by(col(Delivery.step), col(Delivery.status))
-            .order_by(col(Delivery.step), col(Delivery.status))
-        )
-        with Session(self.engine) as session:
-            return [(int(a), str(b), int(c)) for a, b, c in session.execute(statement)]
-
-    def pending_by_account(self, campaign: str) -> dict[str, int]:
-        """Per account, the campaign's sends still to make (queued or waiting)."""
-        statement = (
-            sa.select(col(Delivery.account), sa.func.count())
-            .where(
-                col(Delivery.campaign) == campaign,
-                col(Delivery.status).in_([Status.QUEUED, Status.WAITING]),
-            )
-            .group_by(col(Delivery.account))
-        )
-        with Session(self.engine) as session:
-            return {str(a): int(n) for a, n in session.execute(statement)}
-
-    def waiting_delays(self, campaign: str) -> dict[int, float]:
-        """Per follow-up step still waiting somewhere, its delay after the step before."""
-        statement = (
-            sa.select(col(Delivery.step), sa.func.max(col(Delivery.after_s)))
-            .where(col(Delivery.campaign) == campaign, col(Delivery.status) == Status.WAITING)
-            .group_by(col(Delivery.step))
-        )
-        with Session(self.engine) as session:
-            return {int(step): float(after or 0) for step, after in session.execute(statement)}
-
     def stranded_steps(self, ended_before: datetime, limit: int = 500) -> list[Delivery]:
         """Steps that ended before `ended_before` while their follow-up still waits: a worker
         stopped between recording the end and carrying it into the sequence."""
@@ -578,48 +534,6 @@ class DeliveryStore:
         statement = statement.order_by(col(Delivery.campaign), col(Delivery.step))
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.exec(statement))
-
-    def sent_by(self, campaign: str) -> dict[tuple[int, str], int]:
-        """Per (step, account), how many of the campaign's steps were sent."""
-        statement = (
-            sa.select(col(Delivery.step), col(Delivery.account), sa.func.count())
-            .where(col(Delivery.campaign) == campaign, col(Delivery.status) == Status.SENT)
-            .group_by(col(Delivery.step), col(Delivery.account))
-        )
-        with self.engine.connect() as connection:
-            return {(int(s), str(a)): int(n) for s, a, n in connection.execute(statement)}
-
-    def variant_counts(self, campaign: str) -> dict[tuple[int, str], tuple[int, int]]:
-        """Per (step, A/B variant): how many were sent, and how many of their recipients
-        replied after that step (before the next one was sent)."""
-        replied = (
-            sa.select(col(ReplyRecord.recipient))
-            .where(
-                col(ReplyRecord.campaign) == campaign,
-                col(ReplyRecord.recipient) == col(Delivery.recipient),
-                col(ReplyRecord.step) == col(Delivery.step),
-            )
-            .exists()
-        )
-        statement = (
-            sa.select(
-                col(Delivery.step),
-                col(Delivery.variant),
-                sa.func.count(),
-                sa.func.sum(sa.case((replied, 1), else_=0)),
-            )
-            .where(
-                col(Delivery.campaign) == campaign,
-                col(Delivery.variant).is_not(None),
-                col(Delivery.status) == Status.SENT,
-            )
-            .group_by(col(Delivery.step), col(Delivery.variant))
-        )
-        with self.engine.connect() as connection:
-            return {
-                (int(s), str(v)): (int(n), int(r or 0))
-                for s, v, n, r in connection.execute(statement)
-            }
 
     def next_step(self, delivery: Delivery) -> Delivery | None:
         """The follow-up waiting for `delivery` to be sent, if any."""
@@ -786,30 +700,3 @@ class DeliveryStore:
         )
         with Session(self.engine) as session:
             return {account: started for account, started in session.execute(statement)}
-
-    def account_counts(self, now: datetime) -> list[AccountCounts]:
-        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        status = col(Delivery.status)
-        in_progress = status.in_([Status.SENDING, Status.CONFIRMING])
-        sent_today = sa.and_(status == Status.SENT, col(Delivery.sent_at) >= day_start)
-
-        def count(condition: Any) -> Any:
-            return sa.func.sum(sa.case((condition, 1), else_=0))
-
-        statement = (
-            sa.select(
-                col(Delivery.account),
-                count(status == Status.QUEUED),
-                count(in_progress),
-                count(sent_today),
-                count(status == Status.FAILED),
-                count(status == Status.UNKNOWN),
-            )
-            .group_by(col(Delivery.account))
-            .order_by(col(Delivery.account))
-        )
-        with Session(self.engine) as session:
-            return [
-                AccountCounts(row[0], *(int(v or 0) for v in row[1:]))
-                for row in session.execute(statement)
-            ]
