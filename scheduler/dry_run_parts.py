@@ -73,7 +73,7 @@ def check_alone(imports: LeadsImport, leads: list[Lead]) -> list[Checked]:
         steps = imports.steps
         texts, subjects, variants = steps.steps_of(lead)
         problems = steps.judge(recipient, texts, subjects)
-        accepting = tuple(p for p in steps.providers if not problems(p))
+        accepting = tuple(p for p in steps.providers_used if not problems(p))
         refusal, cells = (None, []) if accepting else (steps.refusal(problems), lead.cells)
         out.append((
             lead.line, recipient.value, recipient.kind, None, accepting, refusal, cells,

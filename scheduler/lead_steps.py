@@ -42,7 +42,7 @@ class LeadSteps:
         """`providers`: those of the campaign's accounts. Raises `CampaignFileError` when a
         step is one none of them can send."""
         self.spec = spec
-        self.providers = providers
+        self.providers_used = providers
         self.fields = list(dict.fromkeys(f for step in spec.steps for f in step.fields))
         self.required = list(dict.fromkeys(f for step in spec.steps for f in step.required))
         # Per step: whether a recipient's text is drawn (variants, spintax) from their key.
@@ -72,7 +72,7 @@ class LeadSteps:
             for variant in step.variants:
                 subject = variant.subject.text if variant.subject else None
                 request = _request(step, _PROBE, "probe", subject)
-                refusals = {p: check_options(p, request) for p in self.providers}
+                refusals = {p: check_options(p, request) for p in self.providers_used}
                 for provider, found in refusals.items():
                     self.refused_options[provider] += map(str, found)
                 if all(refusals.values()):
@@ -155,7 +155,7 @@ class LeadSteps:
 
     def refusal(self, problems: Callable[[ProviderName], list[str]]) -> str:
         """Why no account of the pool can send to a lead."""
-        found = {p for provider in self.providers for p in problems(provider)}
+        found = {p for provider in self.providers_used for p in problems(provider)}
         return f"no account in the pool can send this: {'; '.join(sorted(found))}"
 
 

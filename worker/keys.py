@@ -27,7 +27,7 @@ slots; the README says why outreach runs on one Redis, not a Cluster.
 from __future__ import annotations
 
 PREFIX = "outreach"
-CELERY_QUEUE = PREFIX
+CELERY_QUEUE = "outreach"  # its name is in the deployments too (KEDA's listName)
 ACCOUNTS = f"{PREFIX}:accounts"
 INFLIGHT = f"{PREFIX}:inflight"
 CHECKS = f"{PREFIX}:checks"

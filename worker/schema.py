@@ -102,9 +102,9 @@ def prepare(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         if found is None:
             SQLModel.metadata.create_all(engine)
-            stamp(engine)
+            stamp(engine, needed)
         elif found != needed:
-            upgrade(engine)
+            upgrade(engine, needed)
         return
     if found != needed:
         raise SchemaNotReadyError(found, needed)

@@ -1,7 +1,8 @@
-"""The delivery and attempt tables: every SQL statement about them. State changes are
-conditional updates (`WHERE status = …`), so two processes can never both move a delivery.
-The campaign and recipient tables have their own stores (`campaign_store`, `recipient_store`),
-all on one engine."""
+"""The delivery and attempt tables: every statement that writes, claims or looks them up (the
+counts reports make are `delivery_reports`'s). State changes are conditional updates
+(`WHERE status = …`), so two processes can never both move a delivery. The campaign and
+recipient tables have their own stores (`campaign_store`, `recipient_store`), all on one
+engine (`database`)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Revision ID: ${up_revision}
 Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
+
+(Set worker.schema.HEAD to this revision: processes need the revision named there.)
 """
 
 from __future__ import annotations
