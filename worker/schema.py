@@ -19,9 +19,10 @@ from worker.errors import SchemaNotReadyError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# The revision this version of outreach needs, named here so that starting a process reads one
-# row and imports no Alembic (which loads every dialect's migration support: a tenth of a
-# second on each command). A test holds it to the newest file in worker/migrations.
+# The revision this version of outreach needs, named here so that a starting process reads the
+# database's own with a plain query and imports no Alembic (which loads every dialect's
+# migration support: a tenth of a second on each command). A test holds it to the newest file
+# in worker/migrations.
 HEAD = "0006"
 VERSION_TABLE = "alembic_version"  # Alembic's own default
 
